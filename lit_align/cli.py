@@ -1,0 +1,117 @@
+"""`lit-align`: one verb per command; dispatch only.
+
+Heavy libraries are imported inside the command functions, so `--help` is fast.
+User errors exit with code 2 and a one-line message (the traceback only with
+`--debug`); anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lit_align.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _load(args: argparse.Namespace) -> dict[str, Any]:
+    from lit_align.config.load import load_config
+
+    return load_config(args.config, args.overrides)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from lit_align.config.validate import validate_config
+    from lit_align.errors import ConfigError
+
+    problems = validate_config(_load(args))
+    if problems:
+        raise ConfigError(problems)
+    print(f"ok: {', '.join(args.config)} is valid")
+    return 0
+
+
+def cmd_print_config(args: argparse.Namespace) -> int:
+    from lit_align.config.load import to_yaml
+
+    print(to_yaml(_load(args)), end="")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from lit_align.config.validate import parse_run_config
+    from lit_align.continual.runner import TaskSequenceRunner
+
+    raw = _load(args)
+    TaskSequenceRunner(parse_run_config(raw), raw).run()
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from lit_align.config.validate import parse_run_config
+    from lit_align.evaluate import evaluate_run
+
+    raw = _load(args)
+    evaluate_run(parse_run_config(raw), checkpoint=args.checkpoint)
+    return 0
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", "-c", action="append", required=True, metavar="YAML",
+        help="config file; repeat to merge several in order",
+    )
+    p.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE",
+        help="dotlist overrides, e.g. sequence.0.method.init_args.beta=0.2",
+    )
+    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lit-align", description="Continual alignment of language models on PyTorch Lightning."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: list[tuple[str, str, Callable[[argparse.Namespace], int]]] = [
+        ("fit", "train the configured sequence of tasks", cmd_fit),
+        ("validate", "check a config against every constructor signature; builds nothing", cmd_validate),
+        ("print-config", "print the merged, resolved config", cmd_print_config),
+        ("evaluate", "score a model or exported checkpoint on the configured eval data", cmd_evaluate),
+    ]
+    for name, help_text, func in commands:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _add_config_args(p)
+        p.set_defaults(func=func)
+        if name == "evaluate":
+            p.add_argument("--checkpoint", metavar="DIR",
+                           help="an exported model directory (default: the configured model)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from lit_align import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return args.func(args)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"lit-align {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

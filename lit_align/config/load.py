@@ -1,0 +1,83 @@
+"""Load YAML configs with OmegaConf: several files merged in order, `${...}`
+interpolation, then dotlist overrides (`sequence.0.method.init_args.beta=0.2`)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from lit_align.errors import ConfigError
+
+
+def _load_file(path: str) -> DictConfig:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {path} (check the --config path)")
+    try:
+        node = OmegaConf.load(p)
+    except Exception as exc:  # yaml.YAMLError and friends: one line is enough
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"cannot parse {path} as YAML: {first}") from exc
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{path} must hold a mapping of keys at the top level, not a list")
+    return node
+
+
+def _apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(
+                f"override {item!r} is not KEY=VALUE (e.g. sequence.0.method.init_args.beta=0.2)"
+            )
+        key = item.split("=", 1)[0]
+        if not key:
+            raise ConfigError(f"override {item!r} has an empty key")
+    try:
+        return OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))  # type: ignore[return-value]
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"cannot apply overrides {overrides}: {exc.msg}") from exc
+
+
+def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[str, Any]:
+    """Merge `paths` in order, apply dotlist `overrides`, resolve interpolations.
+
+    Returns a plain dict: everything downstream works on Python containers.
+    """
+    if not paths:
+        raise ConfigError("no config given: pass --config path/to/config.yaml")
+    merged: DictConfig = OmegaConf.create({})
+    for path in paths:
+        try:
+            merged = OmegaConf.merge(merged, _load_file(path))  # type: ignore[assignment]
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"cannot merge {path}: {exc.msg}") from exc
+    merged = _apply_overrides(merged, overrides or [])
+    try:
+        resolved = OmegaConf.to_container(merged, resolve=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "?"
+        raise ConfigError(f"cannot resolve interpolation at {key}: {exc.msg}") from exc
+    assert isinstance(resolved, dict)
+    return resolved  # type: ignore[return-value]
+
+
+def to_yaml(cfg: dict[str, Any]) -> str:
+    return OmegaConf.to_yaml(OmegaConf.create(cfg))
+
+
+def save_config(cfg: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write the resolved config atomically, so a crash never leaves half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".config-", suffix=".yaml")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(to_yaml(cfg))
+    os.replace(tmp, target)
+
+
+__all__ = ["ListConfig", "load_config", "save_config", "to_yaml"]

@@ -1,0 +1,45 @@
+"""The top-level config schema: dataclasses whose fields are the YAML keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from lit_align.config.binding import ComponentOf, ComponentSpec, KwargsOf, Range
+from lit_align.data.config import DataConfig
+
+TrainerKwargs = Annotated[dict[str, Any], KwargsOf("lightning.Trainer")]
+
+
+@dataclass
+class TaskConfig:
+    """One step of a sequence: a method trained on one dataset (a preference domain)."""
+
+    name: str
+    method: Annotated[ComponentSpec, ComponentOf("lit_align.modules.base.AlignmentModule")]
+    data: DataConfig
+    trainer: TrainerKwargs = field(default_factory=dict)
+
+
+@dataclass
+class TrackingConfig:
+    """MLflow tracking. Without `tracking_uri` runs go to `<output_dir>/mlflow.db`."""
+
+    backend: Literal["mlflow", "none"] = "mlflow"
+    tracking_uri: str | None = None
+    experiment: str = "lit-align"
+    run_name: str | None = None
+
+
+@dataclass
+class RunConfig:
+    """A run: a model and a sequence of tasks (a single-stage run has one task)."""
+
+    model: Annotated[ComponentSpec, ComponentOf("lit_align.models.ModelSpec")]
+    sequence: list[TaskConfig]
+    output_dir: str = "runs/default"
+    seed: Annotated[int, Range(ge=0)] = 0
+    trainer: TrainerKwargs = field(default_factory=dict)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    export: bool = True
+    vars: dict[str, Any] = field(default_factory=dict)  # free values for ${vars.x} interpolation

@@ -1,0 +1,1 @@
+"""Task sequences: the runner that chains stages over preference domains."""

@@ -1,0 +1,1 @@
+"""Data: canonical records, format checks, tokenisation, collation, datamodule."""

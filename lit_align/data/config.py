@@ -1,0 +1,55 @@
+"""Typed data settings: the `data:` block of a task. Import-light (no torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from lit_align.config.binding import Range
+from lit_align.errors import ConfigError
+
+
+@dataclass
+class SourceConfig:
+    """Where rows come from.
+
+    Either `datasets.load_dataset(path, name=..., data_files=..., split=...)`
+    (a hub id, a local directory, or a builder such as "json"/"parquet"/"csv"
+    with `data_files`), or inline `records` (a list of mappings).
+    """
+
+    path: str | None = None
+    data_files: str | list[str] | dict[str, Any] | None = None
+    name: str | None = None
+    split: str = "train"
+    records: list[dict[str, Any]] | None = None
+    format: Literal["auto", "hh_rlhf"] = "auto"
+    limit: Annotated[int, Range(gt=0)] | None = None
+
+
+@dataclass
+class DataConfig:
+    """Tokenisation and batching for one task.
+
+    Prompts that do not fit are cut from the left (`keep_end`: the end of a prompt
+    is what the response answers); responses from the right (`keep_start`).
+    `over_length` chooses between truncating, dropping and failing on such rows;
+    `bad_rows` between failing on and dropping malformed rows (counted either way).
+    """
+
+    train: SourceConfig
+    eval: SourceConfig | None = None
+    batch_size: Annotated[int, Range(gt=0)] = 8
+    eval_batch_size: Annotated[int, Range(gt=0)] | None = None
+    max_length: Annotated[int, Range(gt=1)] = 512
+    max_prompt_length: Annotated[int, Range(gt=0)] = 256
+    over_length: Literal["truncate", "drop", "error"] = "truncate"
+    bad_rows: Literal["error", "drop"] = "error"
+    num_workers: Annotated[int, Range(ge=0)] = 0
+
+    def __post_init__(self) -> None:
+        if self.max_prompt_length >= self.max_length:
+            raise ConfigError(
+                f"data.max_prompt_length ({self.max_prompt_length}) must be < data.max_length "
+                f"({self.max_length}) so every response keeps at least one token"
+            )

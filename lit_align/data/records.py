@@ -1,0 +1,149 @@
+"""Canonical records and the checks every row passes before tokenisation.
+
+Accepted layouts (TRL's, unchanged):
+- preference, standard: `prompt`, `chosen`, `rejected` as strings;
+- preference, conversational: the same keys holding lists of `{role, content}`
+  messages; without `prompt`, the messages shared by chosen and rejected are the
+  prompt (TRL's implicit prompt);
+- SFT: `prompt` + `completion` (strings or messages), `messages` (the last
+  assistant message is the target), or `text` (plain language modelling).
+
+A row is either rendered to text (prompt text, response texts) or rejected with
+a reason; the caller counts reasons and applies the bad-row policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RecordKind = Literal["preference", "sft"]
+Messages = list[dict[str, Any]]
+
+REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    # any one alternative must be fully present
+    "preference": (("prompt", "chosen", "rejected"), ("chosen", "rejected")),
+    "sft": (("prompt", "completion"), ("messages",), ("text",)),
+}
+
+
+class BadRow(Exception):
+    """A row that cannot be used; `reason` is a short stable key for counting."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Rendered:
+    """A row as text: one prompt and one (SFT) or two (chosen, rejected) responses.
+
+    `templated` is True when the text came from a chat template, which already
+    holds the special tokens the model expects.
+    """
+
+    prompt: str
+    responses: list[str]
+    templated: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def missing_columns(columns: list[str], kind: RecordKind) -> tuple[str, ...] | None:
+    """The smallest missing set of required columns, or None when one layout fits."""
+    options = REQUIRED_COLUMNS[kind]
+    gaps = [tuple(c for c in option if c not in columns) for option in options]
+    if any(not g for g in gaps):
+        return None
+    return min(gaps, key=len)
+
+
+def _is_messages(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value)
+
+
+def _content_empty(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    if _is_messages(value):
+        return not value or all(not str(m.get("content") or "").strip() for m in value)
+    return True
+
+
+def _render_conversation(tokenizer: Any, prompt: Messages, responses: list[Messages]) -> Rendered:
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise BadRow(
+            "no_chat_template",
+            "conversational row but the tokenizer has no chat_template; use a chat model's "
+            "tokenizer or convert the data to plain prompt/response strings",
+        )
+    prompt_text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    texts = []
+    for response in responses:
+        full = tokenizer.apply_chat_template(prompt + response, tokenize=False)
+        if not full.startswith(prompt_text):
+            raise BadRow("template_mismatch", "chat template output does not extend the prompt")
+        texts.append(full[len(prompt_text) :])
+    return Rendered(prompt_text, texts, templated=True)
+
+
+def _shared_prefix(a: Messages, b: Messages) -> int:
+    n = 0
+    while n < min(len(a), len(b)) - 1 and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def render_preference(row: dict[str, Any], tokenizer: Any) -> Rendered:
+    chosen, rejected = row.get("chosen"), row.get("rejected")
+    prompt = row.get("prompt")
+    for key, value in (("chosen", chosen), ("rejected", rejected)):
+        if value is None:
+            raise BadRow(f"missing_{key}", f"column {key!r} is null")
+        if _content_empty(value):
+            raise BadRow("empty_response", f"{key!r} response is empty")
+    if chosen == rejected:
+        raise BadRow("identical_pair", "chosen and rejected are identical")
+    if _is_messages(chosen) and _is_messages(rejected):
+        if prompt is None:  # implicit prompt: the shared leading messages
+            cut = _shared_prefix(chosen, rejected)
+            if cut == 0:
+                raise BadRow("missing_prompt", "no prompt column and no shared leading messages")
+            prompt, chosen, rejected = chosen[:cut], chosen[cut:], rejected[cut:]
+        if isinstance(prompt, str):
+            prompt = [{"role": "user", "content": prompt}]
+        return _render_conversation(tokenizer, prompt, [chosen, rejected])
+    if prompt is None:
+        raise BadRow("missing_prompt", "column 'prompt' is null")
+    if not all(isinstance(v, str) for v in (prompt, chosen, rejected)):
+        raise BadRow("mixed_format", "prompt/chosen/rejected mix strings and message lists")
+    return Rendered(prompt, [chosen, rejected])
+
+
+def render_sft(row: dict[str, Any], tokenizer: Any) -> Rendered:
+    if row.get("messages") is not None:
+        messages = row["messages"]
+        if not _is_messages(messages) or not messages:
+            raise BadRow("bad_messages", "'messages' must be a non-empty list of {role, content}")
+        if messages[-1].get("role") != "assistant":
+            raise BadRow("bad_messages", "the last message must have role 'assistant'")
+        if _content_empty(messages[-1:]):
+            raise BadRow("empty_response", "the last assistant message is empty")
+        return _render_conversation(tokenizer, messages[:-1], [messages[-1:]])
+    if row.get("text") is not None and row.get("completion") is None:
+        if _content_empty(row["text"]):
+            raise BadRow("empty_response", "'text' is empty")
+        return Rendered("", [row["text"]])
+    prompt, completion = row.get("prompt"), row.get("completion")
+    if completion is None or _content_empty(completion):
+        raise BadRow("empty_response", "'completion' is empty or null")
+    if _is_messages(completion):
+        prompt_msgs = prompt if _is_messages(prompt) else [{"role": "user", "content": prompt or ""}]
+        return _render_conversation(tokenizer, prompt_msgs, [completion])
+    if not isinstance(completion, str) or not isinstance(prompt, (str, type(None))):
+        raise BadRow("mixed_format", "prompt/completion mix strings and message lists")
+    return Rendered(prompt or "", [completion])
+
+
+RENDERERS = {"preference": render_preference, "sft": render_sft}

@@ -1,0 +1,53 @@
+"""Load rows from a `SourceConfig`: `datasets.load_dataset` or inline records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lit_align.data.config import SourceConfig
+from lit_align.data.formats import CONVERTERS
+from lit_align.errors import DataError
+
+
+def load_source(source: SourceConfig, where: str) -> Any:
+    """Return a `datasets.Dataset`; `where` (e.g. "sequence[0].data.train") names it in errors."""
+    import datasets
+
+    if source.records is not None:
+        if source.path is not None:
+            raise DataError(f"{where}: give either 'records' or 'path', not both")
+        if not source.records:
+            raise DataError(f"{where}.records: is empty; add rows or point 'path' at a dataset")
+        dataset = datasets.Dataset.from_list(list(source.records))
+    elif source.path is not None:
+        try:
+            dataset = datasets.load_dataset(
+                source.path, name=source.name, data_files=source.data_files, split=source.split
+            )
+        except FileNotFoundError as exc:
+            raise DataError(
+                f"{where}: cannot find dataset path={source.path!r} data_files={source.data_files!r} "
+                f"({_first_line(exc)}); check the path, relative paths start at the working directory"
+            ) from exc
+        except ValueError as exc:  # unknown split, bad builder arguments
+            raise DataError(f"{where}: cannot load {source.path!r}: {_first_line(exc)}") from exc
+        except Exception as exc:  # hub errors, unreadable files: name the source
+            raise DataError(
+                f"{where}: loading {source.path!r} failed ({type(exc).__name__}: {_first_line(exc)})"
+            ) from exc
+    else:
+        raise DataError(f"{where}: set 'path' (a dataset or file builder) or inline 'records'")
+    if source.limit is not None:
+        dataset = dataset.select(range(min(source.limit, len(dataset))))
+    if source.format != "auto":
+        convert = CONVERTERS[source.format]
+        try:
+            dataset = dataset.map(convert, remove_columns=dataset.column_names)
+        except (KeyError, ValueError) as exc:
+            raise DataError(f"{where}: rows are not in the {source.format!r} layout ({exc})") from exc
+    return dataset
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,121 @@
+"""Tokenise rendered rows with prompt masking, truncation and an over-length policy.
+
+Every rejected or truncated row is counted by reason in a `RowReport`: with
+policy `error` the first bad row raises, naming dataset, row index and reason;
+with `drop` the row is left out and the summary says how many and why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lit_align.data.records import RENDERERS, BadRow, RecordKind, missing_columns
+from lit_align.errors import DataError
+
+
+_BAD_ROW_FIX = "fix the row, or set data.bad_rows: drop to skip such rows with a count"
+_OVER_LENGTH_FIX = (
+    "raise data.max_length / lower data.max_prompt_length, or set data.over_length: truncate or drop"
+)
+
+
+@dataclass
+class RowReport:
+    where: str
+    total: int = 0
+    kept: int = 0
+    truncated: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        parts = [f"{self.where}: kept {self.kept}/{self.total} rows"]
+        if self.truncated:
+            parts.append(f"{self.truncated} truncated")
+        if self.dropped:
+            parts.append("dropped " + ", ".join(f"{n} {r}" for r, n in sorted(self.dropped.items())))
+        return "; ".join(parts)
+
+
+@dataclass
+class TokenizeSettings:
+    max_length: int = 512
+    max_prompt_length: int = 256
+    over_length: Literal["truncate", "drop", "error"] = "truncate"
+    bad_rows: Literal["error", "drop"] = "error"
+
+
+def _fit(prompt: list[int], responses: list[list[int]], s: TokenizeSettings):
+    """Truncate prompt (keep its end) then responses (keep their start) to fit."""
+    longest = max(len(r) for r in responses)
+    if len(prompt) + longest <= s.max_length:
+        return prompt, responses, False
+    if len(prompt) > s.max_prompt_length:
+        prompt = prompt[len(prompt) - s.max_prompt_length :]
+    room = s.max_length - len(prompt)
+    return prompt, [r[:room] for r in responses], True
+
+
+def tokenize_dataset(
+    dataset: Any, kind: RecordKind, tokenizer: Any, settings: TokenizeSettings, where: str
+) -> tuple[dict[str, list[Any]], RowReport]:
+    """Columns `row`, `prompt_ids` and `chosen_ids`/`rejected_ids` (preference) or
+    `completion_ids` (sft); response ids end with EOS unless a chat template ended them."""
+    gap = missing_columns(list(dataset.column_names), kind)
+    if gap is not None:
+        raise DataError(
+            f"{where}: missing column(s) {', '.join(map(repr, gap))} for {kind} data "
+            f"(columns: {', '.join(dataset.column_names)}); rename columns or set the source format"
+        )
+    render = RENDERERS[kind]
+    report = RowReport(where=where, total=len(dataset))
+    rendered, rows = [], []
+    for index, row in enumerate(dataset):
+        try:
+            rendered.append(render(row, tokenizer))
+            rows.append(index)
+        except BadRow as bad:
+            _reject(report, settings.bad_rows, index, bad, _BAD_ROW_FIX)
+    out = _encode(rendered, rows, kind, tokenizer, settings, report)
+    report.kept = len(out["row"])
+    if report.kept == 0:
+        raise DataError(f"{report.summary()}; no usable rows left")
+    return out, report
+
+
+def _reject(report: RowReport, policy: str, index: int, bad: BadRow, fix: str) -> None:
+    if policy == "error":
+        raise DataError(f"{report.where} row {index}: {bad.detail} [{bad.reason}]; {fix}")
+    report.dropped[bad.reason] += 1
+
+
+def _encode(rendered, rows, kind, tokenizer, settings, report) -> dict[str, list[Any]]:
+    eos = tokenizer.eos_token_id
+    prompts = tokenizer([r.prompt for r in rendered], add_special_tokens=False)["input_ids"]
+    n_resp = len(rendered[0].responses) if rendered else 0
+    responses = [
+        tokenizer([r.responses[i] for r in rendered], add_special_tokens=False)["input_ids"]
+        for i in range(n_resp)
+    ]
+    names = ["chosen_ids", "rejected_ids"] if kind == "preference" else ["completion_ids"]
+    out: dict[str, list[Any]] = {"row": [], "prompt_ids": [], **{n: [] for n in names}}
+    for j, (r, index) in enumerate(zip(rendered, rows, strict=True)):
+        resp = [list(responses[i][j]) for i in range(n_resp)]
+        if not r.templated and eos is not None:
+            resp = [x + [eos] for x in resp]
+        prompt, resp, cut = _fit(list(prompts[j]), resp, settings)
+        if cut and settings.over_length != "truncate":
+            too_long = BadRow("over_length", f"longer than max_length={settings.max_length} tokens")
+            _reject(report, settings.over_length, index, too_long, _OVER_LENGTH_FIX)
+            continue
+        if any(len(x) == 0 for x in resp):
+            no_room = BadRow("over_length", "the prompt leaves no room for the response")
+            _reject(report, settings.over_length, index, no_room, _OVER_LENGTH_FIX)
+            continue
+        report.truncated += int(cut)
+        out["row"].append(index)
+        out["prompt_ids"].append(prompt)
+        for name, ids in zip(names, resp, strict=True):
+            out[name].append(ids)
+    return out

@@ -1,0 +1,1 @@
+"""Pure loss functions: tensors in, NamedTuples out; no modules, logging or devices."""

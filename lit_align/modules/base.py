@@ -1,0 +1,103 @@
+"""`AlignmentModule`: the one base class every stage and method subclasses.
+
+Subclasses implement `compute_loss(batch) -> LossOutput`. Training and
+validation steps are written once here: they log every loss term and metric
+under `train/...` / `val/...` and stop on a non-finite loss, naming the step,
+the term and the batch rows. `on_task_start` / `on_task_end` are called by the
+runner around `Trainer.fit` with explicit arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple, final
+
+import lightning as L
+import torch
+
+from lit_align.data.records import RecordKind
+from lit_align.errors import TrainingError
+from lit_align.models import Policy
+from lit_align.modules.optim import OptimizerConfig, build_optimizer
+
+
+class LossOutput(NamedTuple):
+    loss: torch.Tensor  # scalar the optimiser minimises
+    terms: dict[str, torch.Tensor]  # weighted parts of `loss`, logged and checked for NaN
+    metrics: dict[str, torch.Tensor]  # detached diagnostics (accuracy, margins, ...)
+
+
+@dataclass
+class TaskContext:
+    """What the runner tells a module about the task it is about to train or has trained."""
+
+    name: str
+    index: int
+    datamodule: Any
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class AlignmentModule(L.LightningModule):
+    """Base of all stages. `policy` is supplied by the runner, the rest by config."""
+
+    runtime_args: ClassVar[tuple[str, ...]] = ("policy",)
+    data_kind: ClassVar[RecordKind] = "preference"
+    updates_policy: ClassVar[bool] = True
+
+    def __init__(self, *, policy: Policy, optimizer: OptimizerConfig | None = None) -> None:
+        super().__init__()
+        self.policy = policy
+        self.model = policy.model  # registered as a submodule: devices, checkpoints, strategies
+        self.optimizer_config = optimizer or OptimizerConfig()
+
+    # -- the one required override -------------------------------------------------
+    def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_loss(batch)")
+
+    # -- runner hooks ----------------------------------------------------------------
+    def on_task_start(self, task: TaskContext) -> None:
+        """Before fit: e.g. cache reference log-probs into the task's datasets."""
+
+    def on_task_end(self, task: TaskContext) -> None:
+        """After fit: e.g. update method state."""
+
+    # -- written once ------------------------------------------------------------------
+    def _check_finite(self, out: LossOutput, batch: dict[str, torch.Tensor]) -> None:
+        if torch.isfinite(out.loss).all():
+            return
+        bad = [n for n, t in out.terms.items() if not torch.isfinite(t).all()] or ["loss"]
+        rows = batch["row"].tolist() if "row" in batch else "?"
+        raise TrainingError(
+            f"non-finite loss at step {self.global_step}: term(s) {', '.join(bad)} = "
+            f"{[float(out.terms.get(n, out.loss)) for n in bad]} on batch rows {rows}; "
+            f"lower the learning rate, check those rows, or resume from the last checkpoint"
+        )
+
+    def _log_output(self, phase: str, out: LossOutput, batch_size: int) -> None:
+        on_step = phase == "train"
+        self.log(f"{phase}/loss", out.loss.detach(), prog_bar=True, on_step=on_step,
+                 on_epoch=not on_step, batch_size=batch_size)
+        for name, value in {**out.terms, **out.metrics}.items():
+            self.log(f"{phase}/{name}", value.detach().float(), on_step=on_step,
+                     on_epoch=not on_step, batch_size=batch_size)
+
+    @final
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        out = self.compute_loss(batch)
+        self._check_finite(out, batch)
+        self._log_output("train", out, batch_size=len(batch["row"]))
+        return out.loss
+
+    @final
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        out = self.compute_loss(batch)
+        self._log_output("val", out, batch_size=len(batch["row"]))
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        params = [p for p in self.parameters() if p.requires_grad]
+        return build_optimizer(params, self.optimizer_config, int(self.trainer.estimated_stepping_batches))
+
+    # -- helpers for subclasses ----------------------------------------------------------
+    def forward_logits(self, model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                     use_cache=False).logits

@@ -1,0 +1,151 @@
+"""DPO and its variants (sigmoid, robust, IPO, hinge, SimPO) as one module.
+
+The variant is a key of `PREFERENCE_LOSSES`; its extra hyperparameters go in
+`loss_args` and are checked against the loss function's signature. The
+reference is chosen by `reference` (see `modules/reference.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+import torch
+
+from lit_align.config.binding import Range, check_kwargs
+from lit_align.data.records import RecordKind
+from lit_align.errors import ConfigError
+from lit_align.losses.dpo import PREFERENCE_LOSSES
+from lit_align.losses.logprobs import sequence_logprobs
+from lit_align.models import Policy
+from lit_align.modules.base import AlignmentModule, LossOutput, TaskContext
+from lit_align.modules.optim import OptimizerConfig
+from lit_align.modules.reference import (
+    REF_COLUMNS,
+    ReferenceMode,
+    adapter_disabled,
+    check_mode,
+    compute_reference_columns,
+    eval_mode,
+    frozen_copy,
+    pair_logprobs,
+    with_reference_columns,
+)
+
+_CALL_ARGS = frozenset(
+    {"policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps", "beta"}
+)
+
+
+class DPOModule(AlignmentModule):
+    """Direct preference optimisation over `prompt/chosen/rejected` pairs.
+
+    `sft_weight` > 0 adds the RPO term (Pang et al. 2024): the token-mean NLL of
+    the chosen response, weighted.
+    """
+
+    data_kind: ClassVar[RecordKind] = "preference"
+
+    def __init__(
+        self,
+        *,
+        policy: Policy,
+        beta: Annotated[float, Range(gt=0)] = 0.1,
+        loss: str = "sigmoid",
+        loss_args: dict[str, float] | None = None,
+        reference: ReferenceMode = "cached",
+        sft_weight: Annotated[float, Range(ge=0)] = 0.0,
+        optimizer: OptimizerConfig | None = None,
+    ) -> None:
+        super().__init__(policy=policy, optimizer=optimizer)
+        if loss not in PREFERENCE_LOSSES:
+            raise ConfigError(
+                f"method.init_args.loss: unknown loss {loss!r}; choose one of "
+                f"{', '.join(sorted(PREFERENCE_LOSSES))} or add yours to PREFERENCE_LOSSES"
+            )
+        self.variant = PREFERENCE_LOSSES[loss]
+        self.loss_args = dict(loss_args or {})
+        self._check_loss_args(loss)
+        check_mode(reference, policy.is_peft)
+        self.beta = beta
+        self.reference_mode: ReferenceMode = reference if self.variant.needs_reference else "cached"
+        self.sft_weight = sft_weight
+        self.reference_model = frozen_copy(policy.model) if self.reference_mode == "frozen_copy" else None
+
+    def _check_loss_args(self, loss: str) -> None:
+        fn = self.variant.fn
+        problems = check_kwargs(
+            fn, self.loss_args, "method.init_args.loss_args", f"loss {loss!r}", supplied=_CALL_ARGS
+        )
+        if problems:
+            raise ConfigError(problems)
+
+    # -- reference -----------------------------------------------------------------------
+    def cache_reference(self, datamodule: Any, reference_model: Any | None = None) -> None:
+        """Write reference log-probs into the train/eval sets (default: the current policy)."""
+        if not self.variant.needs_reference:
+            return
+        model = reference_model if reference_model is not None else self.model
+        context = None
+        if reference_model is None and self.reference_mode == "adapter":
+            context = adapter_disabled
+        size = datamodule.config.eval_batch_size or datamodule.config.batch_size
+        for attr in ("train_set", "eval_set"):
+            dataset = getattr(datamodule, attr)
+            if dataset is None:
+                continue
+            chosen, rejected = compute_reference_columns(
+                model, dataset, datamodule.collator, batch_size=size,
+                average=self.variant.length_normalized, device=self.device, context=context,
+            )
+            setattr(datamodule, attr, with_reference_columns(dataset, chosen, rejected))
+
+    def on_task_start(self, task: TaskContext) -> None:
+        if self.reference_mode == "cached":
+            self.cache_reference(task.datamodule)
+
+    def reference_logps(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        average = self.variant.length_normalized
+        if not self.variant.needs_reference:
+            zeros = torch.zeros(len(batch["row"]), device=self.device)
+            return zeros, zeros
+        if self.reference_mode == "cached":
+            if REF_COLUMNS[0] not in batch:
+                raise ConfigError(
+                    "cached reference log-probs are missing from the batch; the runner calls "
+                    "on_task_start to compute them (call module.cache_reference(datamodule) yourself "
+                    "when training outside the runner)"
+                )
+            return batch[REF_COLUMNS[0]], batch[REF_COLUMNS[1]]
+        if self.reference_mode == "adapter":
+            with torch.no_grad(), adapter_disabled(self.model):
+                return pair_logprobs(self.model, batch, average=average)
+        with eval_mode(self.reference_model):
+            return pair_logprobs(self.reference_model, batch, average=average)
+
+    # -- loss ----------------------------------------------------------------------------
+    def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
+        logits = self.forward_logits(self.model, batch)
+        seq = sequence_logprobs(logits, batch["labels"], average=self.variant.length_normalized)
+        policy_chosen, policy_rejected = seq.logps.chunk(2)
+        ref_chosen, ref_rejected = self.reference_logps(batch)
+        out = self.variant.fn(
+            policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=self.beta, **self.loss_args
+        )
+        preference = out.losses.mean()
+        terms = {"preference": preference}
+        loss = preference
+        if self.sft_weight > 0:
+            summed = sequence_logprobs(logits, batch["labels"]) if self.variant.length_normalized else seq
+            chosen_tokens = summed.num_tokens.chunk(2)[0].sum().clamp(min=1)
+            terms["sft"] = self.sft_weight * (-summed.logps.chunk(2)[0].sum() / chosen_tokens)
+            loss = loss + terms["sft"]
+        margin = out.chosen_rewards - out.rejected_rewards
+        metrics = {
+            "accuracy": (margin > 0).float().mean(),
+            "reward_margin": margin.mean(),
+            "chosen_reward": out.chosen_rewards.mean(),
+            "rejected_reward": out.rejected_rewards.mean(),
+            "chosen_logps": policy_chosen.detach().mean(),
+            "rejected_logps": policy_rejected.detach().mean(),
+        }
+        return LossOutput(loss, terms, metrics)

@@ -1,0 +1,99 @@
+"""Reference-policy log-probs, three ways (design §5).
+
+- `cached` (default): one no-grad pass at task start writes the reference's
+  log-probs into the datasets as columns; training then runs one forward per step.
+- `adapter`: with LoRA, the base weights (adapter disabled) are the reference.
+- `frozen_copy`: a frozen deep copy of the policy, for methods that need
+  reference logits online.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import torch
+
+from lit_align.data.collate import Collator
+from lit_align.errors import ConfigError
+from lit_align.losses.logprobs import sequence_logprobs
+
+ReferenceMode = Literal["cached", "adapter", "frozen_copy"]
+REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
+
+
+@contextlib.contextmanager
+def eval_mode(model: Any) -> Iterator[Any]:
+    """No-grad eval mode (dropout off), restoring the previous mode afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+@contextlib.contextmanager
+def adapter_disabled(model: Any) -> Iterator[Any]:
+    with model.disable_adapter():
+        yield model
+
+
+def pair_logprobs(model: Any, batch: dict[str, torch.Tensor], *, average: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Chosen and rejected log-probs `(B,)`, `(B,)` from one concatenated forward."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                   use_cache=False).logits
+    logps = sequence_logprobs(logits, batch["labels"], average=average).logps
+    chosen, rejected = logps.chunk(2)
+    return chosen, rejected
+
+
+def compute_reference_columns(
+    model: Any,
+    dataset: Any,
+    collator: Collator,
+    *,
+    batch_size: int,
+    average: bool,
+    device: torch.device,
+    context: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
+) -> tuple[list[float], list[float]]:
+    """One no-grad pass over `dataset`: reference log-probs of every pair, in order."""
+    chosen_all: list[float] = []
+    rejected_all: list[float] = []
+    ctx = context or contextlib.nullcontext
+    with eval_mode(model), ctx(model):
+        for start in range(0, len(dataset), batch_size):
+            rows = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+            batch = {k: v.to(device) for k, v in collator(rows).items()}
+            chosen, rejected = pair_logprobs(model, batch, average=average)
+            chosen_all += chosen.float().tolist()
+            rejected_all += rejected.float().tolist()
+    return chosen_all, rejected_all
+
+
+def with_reference_columns(dataset: Any, chosen: list[float], rejected: list[float]) -> Any:
+    """Return `dataset` with the cached reference columns (replacing stale ones)."""
+    stale = [c for c in REF_COLUMNS if c in dataset.column_names]
+    if stale:
+        dataset = dataset.remove_columns(stale)
+    return dataset.add_column(REF_COLUMNS[0], chosen).add_column(REF_COLUMNS[1], rejected)
+
+
+def frozen_copy(model: Any) -> Any:
+    ref = copy.deepcopy(model)
+    ref.eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    return ref
+
+
+def check_mode(mode: ReferenceMode, policy_is_peft: bool) -> None:
+    if mode == "adapter" and not policy_is_peft:
+        raise ConfigError(
+            "method.init_args.reference: 'adapter' needs a LoRA policy; set model.init_args.lora "
+            "or use reference: cached"
+        )

@@ -1,0 +1,23 @@
+"""Short names for the components a config can name.
+
+One explicit dict (no decorators, no import-time side effects): a user reads it
+to see what exists, and any dotted `module.Class` path works without being
+listed here.
+"""
+
+from __future__ import annotations
+
+COMPONENTS: dict[str, str] = {
+    # model specs
+    "hf": "lit_align.models.HFModelSpec",
+    "tiny": "lit_align.models.TinyModelSpec",
+    # stages / methods
+    "sft": "lit_align.modules.sft.SFTModule",
+    "reward": "lit_align.modules.reward.RewardModule",
+    "dpo": "lit_align.modules.dpo.DPOModule",
+}
+
+
+def resolve_class_path(name: str) -> str:
+    """Return the dotted path for a short name, or the name itself if dotted."""
+    return COMPONENTS.get(name, name)

@@ -1,0 +1,1 @@
+"""Offline test assets: tiny models and tokenizers built from configs."""
