@@ -305,7 +305,11 @@ def build(value: Any, annotation: Any, path: str = "") -> Any:
         item = args[1] if len(args) == 2 else Any
         return {k: build(v, item, _join(path, str(k))) for k, v in value.items()}
     if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
-        return annotation(**build_kwargs(annotation, value, path))
+        kwargs = build_kwargs(annotation, value, path)
+        try:
+            return annotation(**kwargs)
+        except ConfigError as exc:  # a cross-field check in __post_init__: add where it happened
+            raise ConfigError([f"{path or 'config'}: {p}" for p in exc.problems]) from exc
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

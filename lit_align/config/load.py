@@ -29,18 +29,19 @@ def _load_file(path: str) -> DictConfig:
 
 
 def _apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """Apply `a.b.0.c=value` items; values parse as YAML, list indices are positions."""
     for item in overrides:
-        if "=" not in item:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
             raise ConfigError(
                 f"override {item!r} is not KEY=VALUE (e.g. sequence.0.method.init_args.beta=0.2)"
             )
-        key = item.split("=", 1)[0]
-        if not key:
-            raise ConfigError(f"override {item!r} has an empty key")
-    try:
-        return OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))  # type: ignore[return-value]
-    except OmegaConfBaseException as exc:
-        raise ConfigError(f"cannot apply overrides {overrides}: {exc.msg}") from exc
+        try:
+            value = OmegaConf.from_dotlist([f"value={raw}"])["value"]
+            OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+        except (OmegaConfBaseException, TypeError, IndexError, ValueError) as exc:
+            raise ConfigError(f"cannot apply override {item!r}: {exc}") from exc
+    return cfg
 
 
 def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`lit-align validate`: bind every node to its signature without building anything."""
+"""`lit-align validate`: bind every node to its signature without building anything,
+then check that every task's data source opens and has the columns its method needs."""
 
 from __future__ import annotations
 
@@ -9,21 +10,40 @@ from lit_align.config.schema import RunConfig
 from lit_align.errors import ConfigError
 
 
-def validate_config(cfg: dict[str, Any]) -> list[str]:
-    """All problems of a resolved config, each naming its key path and the fix."""
+def _schema_problems(cfg: dict[str, Any]) -> list[str]:
     problems = check(cfg, RunConfig, "")
-    if not problems:
-        names = [t.get("name") for t in cfg.get("sequence", [])]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        problems += [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
-        if not cfg["sequence"]:
-            problems.append("sequence: is empty; add at least one task")
+    if problems:
+        return problems
+    if not cfg["sequence"]:
+        return ["sequence: is empty; add at least one task"]
+    names = [t["name"] for t in cfg["sequence"]]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    return [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
+
+
+def _build(cfg: dict[str, Any]) -> RunConfig:
+    return build(cfg, RunConfig)
+
+
+def validate_config(cfg: dict[str, Any], *, check_data: bool = True) -> list[str]:
+    """All problems of a resolved config, each naming its key path and the fix."""
+    problems = _schema_problems(cfg)
+    if problems:
+        return problems
+    try:
+        run = _build(cfg)
+    except ConfigError as exc:
+        return exc.problems
+    if check_data:
+        from lit_align.data.preflight import check_sequence_data
+
+        problems += check_sequence_data(run)
     return problems
 
 
-def parse_run_config(cfg: dict[str, Any]) -> RunConfig:
+def parse_run_config(cfg: dict[str, Any], *, check_data: bool = True) -> RunConfig:
     """Validate then build the typed `RunConfig`; raise every problem at once."""
-    problems = validate_config(cfg)
+    problems = validate_config(cfg, check_data=check_data)
     if problems:
         raise ConfigError(problems)
-    return build(cfg, RunConfig)
+    return _build(cfg)

@@ -50,6 +50,6 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.max_prompt_length >= self.max_length:
             raise ConfigError(
-                f"data.max_prompt_length ({self.max_prompt_length}) must be < data.max_length "
+                f"max_prompt_length ({self.max_prompt_length}) must be < max_length "
                 f"({self.max_length}) so every response keeps at least one token"
             )

@@ -59,6 +59,17 @@ def missing_columns(columns: list[str], kind: RecordKind) -> tuple[str, ...] | N
     return min(gaps, key=len)
 
 
+def column_problem(columns: list[str], kind: RecordKind, where: str) -> str | None:
+    """A one-line error when no accepted layout fits `columns`, else None."""
+    gap = missing_columns(columns, kind)
+    if gap is None:
+        return None
+    return (
+        f"{where}: missing column(s) {', '.join(map(repr, gap))} for {kind} data "
+        f"(columns: {', '.join(columns)}); rename columns or set the source format"
+    )
+
+
 def _is_messages(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value)
 

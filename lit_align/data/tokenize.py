@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lit_align.data.records import RENDERERS, BadRow, RecordKind, missing_columns
+from lit_align.data.records import RENDERERS, BadRow, RecordKind, column_problem
 from lit_align.errors import DataError
 
 
@@ -62,12 +62,9 @@ def tokenize_dataset(
 ) -> tuple[dict[str, list[Any]], RowReport]:
     """Columns `row`, `prompt_ids` and `chosen_ids`/`rejected_ids` (preference) or
     `completion_ids` (sft); response ids end with EOS unless a chat template ended them."""
-    gap = missing_columns(list(dataset.column_names), kind)
-    if gap is not None:
-        raise DataError(
-            f"{where}: missing column(s) {', '.join(map(repr, gap))} for {kind} data "
-            f"(columns: {', '.join(dataset.column_names)}); rename columns or set the source format"
-        )
+    problem = column_problem(list(dataset.column_names), kind, where)
+    if problem is not None:
+        raise DataError(problem)
     render = RENDERERS[kind]
     report = RowReport(where=where, total=len(dataset))
     rendered, rows = [], []
