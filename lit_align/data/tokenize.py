@@ -88,6 +88,10 @@ def _reject(report: RowReport, policy: str, index: int, bad: BadRow, fix: str) -
 
 
 def _encode(rendered, rows, kind, tokenizer, settings, report) -> dict[str, list[Any]]:
+    names = ["chosen_ids", "rejected_ids"] if kind == "preference" else ["completion_ids"]
+    out: dict[str, list[Any]] = {"row": [], "prompt_ids": [], **{n: [] for n in names}}
+    if not rendered:
+        return out
     eos = tokenizer.eos_token_id
     prompts = tokenizer([r.prompt for r in rendered], add_special_tokens=False)["input_ids"]
     n_resp = len(rendered[0].responses) if rendered else 0
@@ -95,8 +99,6 @@ def _encode(rendered, rows, kind, tokenizer, settings, report) -> dict[str, list
         tokenizer([r.responses[i] for r in rendered], add_special_tokens=False)["input_ids"]
         for i in range(n_resp)
     ]
-    names = ["chosen_ids", "rejected_ids"] if kind == "preference" else ["completion_ids"]
-    out: dict[str, list[Any]] = {"row": [], "prompt_ids": [], **{n: [] for n in names}}
     for j, (r, index) in enumerate(zip(rendered, rows, strict=True)):
         resp = [list(responses[i][j]) for i in range(n_resp)]
         if not r.templated and eos is not None:

@@ -69,7 +69,7 @@ class AlignmentModule(L.LightningModule):
         rows = batch["row"].tolist() if "row" in batch else "?"
         raise TrainingError(
             f"non-finite loss at step {self.global_step}: term(s) {', '.join(bad)} = "
-            f"{[float(out.terms.get(n, out.loss)) for n in bad]} on batch rows {rows}; "
+            f"{[float(out.terms.get(n, out.loss).detach()) for n in bad]} on batch rows {rows}; "
             f"lower the learning rate, check those rows, or resume from the last checkpoint"
         )
 

@@ -1,0 +1,98 @@
+"""DPO module: every trainable parameter moves, the reference never does (3 modes)."""
+
+import copy
+
+import pytest
+import torch
+
+from lit_align.models import LoraConfig, Policy, apply_lora
+from lit_align.modules.dpo import DPOModule
+from lit_align.modules.optim import OptimizerConfig
+from lit_align.modules.reference import REF_COLUMNS, pair_logprobs
+from tests.modules.helpers import datamodule_for, fit
+
+OPT = OptimizerConfig(lr=1e-2)
+
+
+def _snapshot(model):
+    return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+def _assert_all_trainable_changed(model, before):
+    unchanged = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
+    assert unchanged == []
+
+
+def test_cached_reference_columns_equal_initial_model(tiny_policy, pref_rows):
+    initial = copy.deepcopy(tiny_policy.model).eval()
+    module = DPOModule(policy=tiny_policy, optimizer=OPT)
+    before = _snapshot(module.model)
+    _, dm = fit(module, pref_rows, steps=4)
+    _assert_all_trainable_changed(module.model, before)
+    batch = dm.collator([dm.train_set[i] for i in range(4)])
+    with torch.no_grad():
+        chosen, rejected = pair_logprobs(initial, batch, average=False)
+    assert torch.allclose(batch[REF_COLUMNS[0]], chosen, atol=1e-5)
+    assert torch.allclose(batch[REF_COLUMNS[1]], rejected, atol=1e-5)
+
+
+def test_frozen_copy_reference_stays_frozen(tiny_policy, pref_rows):
+    module = DPOModule(policy=tiny_policy, reference="frozen_copy", optimizer=OPT)
+    ref_before = _snapshot(module.reference_model)
+    before = _snapshot(module.model)
+    fit(module, pref_rows, steps=3)
+    _assert_all_trainable_changed(module.model, before)
+    assert all(torch.equal(p, ref_before[n]) for n, p in module.reference_model.named_parameters())
+    assert not any(p.requires_grad for p in module.reference_model.parameters())
+
+
+def test_adapter_reference_is_the_untouched_base(tiny_policy, pref_rows):
+    base = copy.deepcopy(tiny_policy.model).eval()
+    lora = Policy(model=apply_lora(tiny_policy.model, LoraConfig(r=4, alpha=8)), tokenizer=tiny_policy.tokenizer)
+    module = DPOModule(policy=lora, reference="adapter", optimizer=OPT)
+    before = _snapshot(module.model)
+    fit(module, pref_rows, steps=3)
+    trainable = [n for n, p in module.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    _assert_all_trainable_changed(module.model, before)
+    frozen = [n for n, p in module.model.named_parameters() if not p.requires_grad]
+    assert all(torch.equal(module.model.get_parameter(n), before[n]) for n in frozen)
+    dm = datamodule_for(module, pref_rows)
+    batch = dm.collator([dm.train_set[i] for i in range(4)])
+    with torch.no_grad():
+        expected = pair_logprobs(base, batch, average=False)
+    got = module.reference_logps(batch)
+    assert torch.allclose(got[0], expected[0], atol=1e-5) and torch.allclose(got[1], expected[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["sigmoid", "ipo", "hinge", "robust", "simpo"])
+def test_every_variant_trains_and_learns_the_preference(loss, tiny_policy, pref_rows):
+    module = DPOModule(policy=tiny_policy, loss=loss, beta=0.5 if loss != "simpo" else 2.0,
+                       optimizer=OptimizerConfig(lr=5e-3), sft_weight=0.1)
+    trainer, _ = fit(module, pref_rows * 2, steps=12)
+    metrics = trainer.callback_metrics
+    assert torch.isfinite(metrics["train/loss"])
+    assert metrics["train/sft"] > 0
+    assert metrics["train/accuracy"] > 0.5
+
+
+def test_missing_cached_columns_is_a_clear_error(tiny_policy, pref_rows):
+    from lit_align.errors import ConfigError
+
+    module = DPOModule(policy=tiny_policy)
+    dm = datamodule_for(module, pref_rows)
+    with pytest.raises(ConfigError, match="cached reference log-probs are missing"):
+        module.compute_loss(dm.collator([dm.train_set[0]]))
+
+
+def test_nan_loss_names_step_term_and_rows(tiny_policy, pref_rows):
+    from lit_align.errors import TrainingError
+
+    module = DPOModule(policy=tiny_policy)
+    dm = datamodule_for(module, pref_rows)
+    module.cache_reference(dm)
+    batch = dm.collator([dm.train_set[i] for i in range(2)])
+    batch[REF_COLUMNS[0]] = torch.tensor([float("nan"), 0.0])
+    out = module.compute_loss(batch)
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 0: term\(s\) preference .* rows \[0, 1\]"):
+        module._check_finite(out, batch)

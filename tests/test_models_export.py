@@ -1,0 +1,51 @@
+"""Model specs (tiny, HF from a local directory, LoRA) and export round trips."""
+
+import pytest
+import torch
+
+from lit_align.errors import ConfigError
+from lit_align.export import export_policy
+from lit_align.models import HFModelSpec, LoraConfig, Policy, TinyModelSpec, apply_lora
+
+
+def _logits(model, tokenizer, text="Tell me about the cat."):
+    ids = tokenizer(text, return_tensors="pt").input_ids
+    with torch.no_grad():
+        return model.eval()(ids).logits
+
+
+def test_tiny_spec_is_seeded_and_llama_works():
+    a = TinyModelSpec(n_layer=1, d_model=32, n_head=2, seed=3).build()
+    b = TinyModelSpec(n_layer=1, d_model=32, n_head=2, seed=3).build()
+    assert a.model.training  # stages train the policy
+    assert torch.equal(_logits(a.model, a.tokenizer), _logits(b.model, b.tokenizer))
+    llama = TinyModelSpec(arch="llama", n_layer=1, d_model=32, n_head=2).build()
+    assert llama.model.config.model_type == "llama"
+
+
+def test_hf_spec_loads_an_exported_directory_with_identical_logits(tiny_policy, tmp_path):
+    export_policy(tiny_policy, tmp_path / "m")
+    loaded = HFModelSpec(name_or_path=str(tmp_path / "m")).build()
+    assert loaded.model.training
+    assert torch.equal(_logits(loaded.model, loaded.tokenizer), _logits(tiny_policy.model, tiny_policy.tokenizer))
+    assert loaded.tokenizer.chat_template == tiny_policy.tokenizer.chat_template
+
+
+def test_lora_export_merges_into_a_plain_model(tiny_policy, tmp_path):
+    peft_model = apply_lora(tiny_policy.model, LoraConfig(r=2, alpha=4))
+    with torch.no_grad():  # make the adapter non-zero so merging matters
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.add_(0.05)
+    policy = Policy(model=peft_model, tokenizer=tiny_policy.tokenizer)
+    export_policy(policy, tmp_path / "merged", merge_lora=True)
+    merged = HFModelSpec(name_or_path=str(tmp_path / "merged")).build()
+    assert not merged.is_peft
+    assert torch.allclose(_logits(merged.model, merged.tokenizer), _logits(peft_model, policy.tokenizer), atol=1e-5)
+    assert policy.is_peft  # exporting must not merge the live policy
+
+
+def test_hf_spec_errors_name_the_path(tmp_path):
+    with pytest.raises(ConfigError, match="model.init_args.name_or_path: cannot load"):
+        HFModelSpec(name_or_path=str(tmp_path / "nothing-here")).build()
+    assert HFModelSpec(name_or_path="x").trust_remote_code is False
