@@ -1,10 +1,15 @@
-"""Human-readable run summaries."""
+"""Human-readable run summaries (narrow enough for an 80-column terminal)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_SHOWN = ("train/loss", "val/loss", "val/accuracy", "val/reward_margin", "val/perplexity")
+# the headline validation metric of each kind of stage, in order of preference
+_HEADLINE = {"val/accuracy": "acc", "val/perplexity": "ppl"}
+
+
+def _fmt(metrics: dict[str, float], key: str) -> str:
+    return f"{metrics[key]:.4f}" if key in metrics else "-"
 
 
 def print_summary(results: list[Any]) -> None:
@@ -12,9 +17,11 @@ def print_summary(results: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(title="lit-align: sequence summary")
-    for column in ("task", "method", "steps", "seconds", *_SHOWN):
-        table.add_column(column, justify="right" if column not in ("task", "method") else "left")
+    for column in ("task", "method", "steps", "sec", "train/loss", "val/loss", "val metric"):
+        table.add_column(column, justify="left" if column in ("task", "method") else "right")
     for r in results:
-        values = [f"{r.metrics[k]:.4f}" if k in r.metrics else "-" for k in _SHOWN]
-        table.add_row(r.name, r.method, str(r.steps), f"{r.seconds:.1f}", *values)
+        headline = next((k for k in _HEADLINE if k in r.metrics), None)
+        shown = f"{_HEADLINE[headline]} {r.metrics[headline]:.4f}" if headline else "-"
+        table.add_row(r.name, r.method.removesuffix("Module"), str(r.steps), f"{r.seconds:.1f}",
+                      _fmt(r.metrics, "train/loss"), _fmt(r.metrics, "val/loss"), shown)
     Console().print(table)

@@ -40,6 +40,23 @@ class TaskResult:
     data: list[str] = field(default_factory=list)
 
 
+def quiet_third_party() -> None:
+    """Progress bars and adverts from dependencies drown the training display."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropAdverts) for f in rank_zero.filters):
+        rank_zero.addFilter(_DropAdverts())
+
+
+class _DropAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
 def _floats(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: round(float(v), 6) for k, v in sorted(metrics.items())}
 
@@ -79,6 +96,7 @@ class TaskSequenceRunner:
         from lit_align.modules.base import TaskContext
         from lit_align.tracking.mlflow import make_logger
 
+        quiet_third_party()
         with OutputDirLock(self.output_dir):
             save_config(self.raw_config, self.output_dir / "config.yaml")
             L.seed_everything(self.config.seed, workers=True, verbose=False)
