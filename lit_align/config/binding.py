@@ -95,7 +95,7 @@ def import_object(dotted: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(f"class_path {dotted!r}: cannot import module {module_name!r} ({exc})")
+        raise ConfigError(f"class_path {dotted!r}: cannot import module {module_name!r} ({exc})") from exc
     try:
         return getattr(module, attr)
     except AttributeError:

@@ -28,6 +28,32 @@ def _load_file(path: str) -> DictConfig:
     return node
 
 
+def merge_nodes(base: Any, update: Any) -> Any:
+    """Merge `update` over `base`: mappings key by key, anything else replaced.
+
+    A component whose `class_path` changes is replaced whole: the old class's
+    `init_args` mean nothing to the new class (LightningCLI behaves the same way).
+    """
+    if not (isinstance(base, dict) and isinstance(update, dict)):
+        return update
+    if "class_path" in update and base.get("class_path") != update["class_path"]:
+        return update
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = merge_nodes(base[key], value) if key in base else value
+    return merged
+
+
+def _drop_stale_init_args(cfg: DictConfig, key: str, value: Any) -> None:
+    """Overriding `x.class_path` with another class drops `x.init_args`, as a merge would."""
+    if not (key == "class_path" or key.endswith(".class_path")):
+        return
+    parent = key.rpartition(".")[0]
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    if isinstance(node, DictConfig) and node.get("class_path") != value and "init_args" in node:
+        del node["init_args"]
+
+
 def _apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     """Apply `a.b.0.c=value` items; values parse as YAML, list indices are positions."""
     for item in overrides:
@@ -38,6 +64,7 @@ def _apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
             )
         try:
             value = OmegaConf.from_dotlist([f"value={raw}"])["value"]
+            _drop_stale_init_args(cfg, key, value)
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
         except (OmegaConfBaseException, TypeError, IndexError, ValueError) as exc:
             raise ConfigError(f"cannot apply override {item!r}: {exc}") from exc
@@ -51,13 +78,10 @@ def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[st
     """
     if not paths:
         raise ConfigError("no config given: pass --config path/to/config.yaml")
-    merged: DictConfig = OmegaConf.create({})
+    tree: dict[str, Any] = {}
     for path in paths:
-        try:
-            merged = OmegaConf.merge(merged, _load_file(path))  # type: ignore[assignment]
-        except OmegaConfBaseException as exc:
-            raise ConfigError(f"cannot merge {path}: {exc.msg}") from exc
-    merged = _apply_overrides(merged, overrides or [])
+        tree = merge_nodes(tree, OmegaConf.to_container(_load_file(path), resolve=False))
+    merged = _apply_overrides(OmegaConf.create(tree), overrides or [])
     try:
         resolved = OmegaConf.to_container(merged, resolve=True)
     except OmegaConfBaseException as exc:

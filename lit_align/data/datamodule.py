@@ -51,7 +51,8 @@ class AlignmentDataModule(L.LightningDataModule):
         return datasets.Dataset.from_dict(columns)
 
     def setup(self, stage: str | None = None) -> None:
-        if self.train_set is None:
+        """`fit` prepares both splits; `validate` only the eval split."""
+        if self.train_set is None and stage != "validate":
             self.train_set = self._prepare(self.config.train, "train")
         if self.eval_set is None and self.config.eval is not None:
             self.eval_set = self._prepare(self.config.eval, "eval")

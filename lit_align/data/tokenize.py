@@ -14,7 +14,6 @@ from typing import Any, Literal
 from lit_align.data.records import RENDERERS, BadRow, RecordKind, column_problem
 from lit_align.errors import DataError
 
-
 _BAD_ROW_FIX = "fix the row, or set data.bad_rows: drop to skip such rows with a count"
 _OVER_LENGTH_FIX = (
     "raise data.max_length / lower data.max_prompt_length, or set data.over_length: truncate or drop"

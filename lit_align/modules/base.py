@@ -61,6 +61,9 @@ class AlignmentModule(L.LightningModule):
     def on_task_end(self, task: TaskContext) -> None:
         """After fit: e.g. update method state."""
 
+    def prepare_evaluation(self, datamodule: Any, reference_model: Any) -> None:
+        """Before scoring a trained model: e.g. compute reference log-probs with `reference_model`."""
+
     # -- written once ------------------------------------------------------------------
     def _check_finite(self, out: LossOutput, batch: dict[str, torch.Tensor]) -> None:
         if torch.isfinite(out.loss).all():

@@ -103,6 +103,9 @@ class DPOModule(AlignmentModule):
         if self.reference_mode == "cached":
             self.cache_reference(task.datamodule)
 
+    def prepare_evaluation(self, datamodule: Any, reference_model: Any) -> None:
+        self.cache_reference(datamodule, reference_model=reference_model)
+
     def reference_logps(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         average = self.variant.length_normalized
         if not self.variant.needs_reference:

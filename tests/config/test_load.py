@@ -42,3 +42,16 @@ def test_errors_are_one_line_and_name_the_thing(tmp_path):
 def test_save_config_roundtrip(tmp_path):
     save_config({"a": {"b": [1, 2]}}, tmp_path / "out" / "config.yaml")
     assert load_config([str(tmp_path / "out" / "config.yaml")]) == {"a": {"b": [1, 2]}}
+
+
+def test_changing_class_path_replaces_the_component(tmp_path):
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("model: {class_path: tiny, init_args: {n_layer: 2}}\n")
+    b.write_text("model: {class_path: hf, init_args: {name_or_path: x}}\n")
+    assert load_config([str(a), str(b)])["model"] == {"class_path": "hf", "init_args": {"name_or_path": "x"}}
+    same = tmp_path / "same.yaml"
+    same.write_text("model: {class_path: tiny, init_args: {d_model: 32}}\n")
+    assert load_config([str(a), str(same)])["model"]["init_args"] == {"n_layer": 2, "d_model": 32}
+    assert load_config([str(a)], ["model.class_path=hf"])["model"] == {"class_path": "hf"}
+    assert load_config([str(a)], ["model.class_path=tiny"])["model"]["init_args"] == {"n_layer": 2}

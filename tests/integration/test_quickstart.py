@@ -61,3 +61,15 @@ def test_export_loads_with_from_pretrained_and_identical_logits(quickstart_run):
     with torch.no_grad():
         assert torch.equal(model(ids).logits, again(ids).logits)
     assert tok.chat_template is not None
+
+
+def test_evaluate_scores_an_exported_checkpoint_against_the_base(quickstart_run):
+    model_dir = quickstart_run / "tasks" / "dpo_polite" / "model"
+    data = quickstart_run.parent / "benchmarks/data/quickstart"
+    out = quickstart_run.parent / "eval"
+    code = main(["evaluate", "--config", str(REPO / "configs" / "quickstart.yaml"), "--checkpoint",
+                 str(model_dir), f"output_dir={out}", f"vars.data_dir={data}"])
+    assert code == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["tasks"]["dpo_polite"]["val/accuracy"] > 0.8
+    assert report["tasks"]["sft"]["val/perplexity"] < 100  # uniform over the vocabulary: ~512
