@@ -92,7 +92,6 @@ class TaskSequenceRunner:
 
         from lit_align.continual.display import print_summary
         from lit_align.data.datamodule import AlignmentDataModule
-        from lit_align.export import export_policy
         from lit_align.modules.base import TaskContext
         from lit_align.tracking.mlflow import make_logger
 
@@ -122,9 +121,8 @@ class TaskSequenceRunner:
                 trainer = L.Trainer(**self._trainer_kwargs(task, logger))
                 trainer.fit(module, datamodule=datamodule)
                 module.on_task_end(context)
-                task_dir = self.output_dir / "tasks" / task.name
-                if self.config.export and module.updates_policy:
-                    export_policy(policy, task_dir / "model")
+                if self.config.export:
+                    module.export(self.output_dir / "tasks" / task.name)
                 result = TaskResult(
                     name=task.name,
                     method=type(module).__name__,

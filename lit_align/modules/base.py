@@ -10,10 +10,12 @@ runner around `Trainer.fit` with explicit arguments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, final
 
 import lightning as L
 import torch
+import torchmetrics
 
 from lit_align.data.records import RecordKind
 from lit_align.errors import TrainingError
@@ -49,6 +51,7 @@ class AlignmentModule(L.LightningModule):
         self.policy = policy
         self.model = policy.model  # registered as a submodule: devices, checkpoints, strategies
         self.optimizer_config = optimizer or OptimizerConfig()
+        self._val_means = torch.nn.ModuleDict()
 
     # -- the one required override -------------------------------------------------
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
@@ -64,6 +67,12 @@ class AlignmentModule(L.LightningModule):
     def prepare_evaluation(self, datamodule: Any, reference_model: Any) -> None:
         """Before scoring a trained model: e.g. compute reference log-probs with `reference_model`."""
 
+    def export(self, directory: Path) -> Path | None:
+        """Save what this task produced; by default the policy as a Hugging Face model directory."""
+        from lit_align.export import export_policy
+
+        return export_policy(self.policy, directory / "model") if self.updates_policy else None
+
     # -- written once ------------------------------------------------------------------
     def _check_finite(self, out: LossOutput, batch: dict[str, torch.Tensor]) -> None:
         if torch.isfinite(out.loss).all():
@@ -76,25 +85,35 @@ class AlignmentModule(L.LightningModule):
             f"lower the learning rate, check those rows, or resume from the last checkpoint"
         )
 
-    def _log_output(self, phase: str, out: LossOutput, batch_size: int) -> None:
-        on_step = phase == "train"
-        self.log(f"{phase}/loss", out.loss.detach(), prog_bar=True, on_step=on_step,
-                 on_epoch=not on_step, batch_size=batch_size)
+    def _log_train(self, out: LossOutput, batch_size: int) -> None:
+        self.log("train/loss", out.loss.detach(), prog_bar=True, batch_size=batch_size)
         for name, value in {**out.terms, **out.metrics}.items():
-            self.log(f"{phase}/{name}", value.detach().float(), on_step=on_step,
-                     on_epoch=not on_step, batch_size=batch_size)
+            self.log(f"train/{name}", value.detach().float(), batch_size=batch_size)
 
     @final
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self.compute_loss(batch)
         self._check_finite(out, batch)
-        self._log_output("train", out, batch_size=len(batch["row"]))
+        self._log_train(out, batch_size=len(batch["row"]))
         return out.loss
 
     @final
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        # Epoch means through torchmetrics: weighted by batch size, synced across processes.
         out = self.compute_loss(batch)
-        self._log_output("val", out, batch_size=len(batch["row"]))
+        values = {"loss": out.loss, **out.terms, **out.metrics}
+        for name, value in values.items():
+            if name not in self._val_means:
+                self._val_means[name] = torchmetrics.MeanMetric().to(self.device)
+            self._val_means[name].update(value.detach().float(), weight=len(batch["row"]))
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_means.clear()
+
+    def on_validation_epoch_end(self) -> None:
+        for name, metric in self._val_means.items():
+            self.log(f"val/{name}", metric.compute(), prog_bar=name == "loss", sync_dist=False)
+            metric.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
