@@ -52,3 +52,38 @@ def sequence_logprobs(
     if average:
         total = total / counts.clamp(min=1)
     return SequenceLogProbs(total, per_token, counts)
+
+
+def _chunk_logprobs(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                    labels: torch.Tensor) -> torch.Tensor:
+    logits = torch.nn.functional.linear(hidden, weight, bias).float()
+    return logits.gather(-1, labels.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+
+
+def chunked_token_logprobs(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *,
+    chunk_size: int = 1024,
+) -> torch.Tensor:
+    """log-softmax(hidden @ weight.T + bias)[labels] for `(N, H)` hidden states of the
+    tokens that matter (response tokens only), `(N,)` labels, `(V, H)` weight.
+
+    Logits exist for one chunk of `chunk_size` rows at a time, in float32, and
+    under autograd each chunk is recomputed in the backward pass instead of being
+    stored: peak memory is O(chunk_size * V), not O(B * T * V).
+    """
+    from torch.utils.checkpoint import checkpoint
+
+    outputs = []
+    for start in range(0, hidden.size(0), chunk_size):
+        args = (hidden[start : start + chunk_size], weight, bias, labels[start : start + chunk_size])
+        if torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad):
+            outputs.append(checkpoint(_chunk_logprobs, *args, use_reentrant=False))
+        else:
+            outputs.append(_chunk_logprobs(*args))
+    if not outputs:
+        return hidden.new_zeros(0, dtype=torch.float32)
+    return torch.cat(outputs)

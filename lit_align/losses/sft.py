@@ -14,6 +14,12 @@ class SFTLossOutput(NamedTuple):
     num_tokens: torch.Tensor  # scalar: response tokens in the batch
 
 
+def sft_nll(logps: torch.Tensor, num_tokens: torch.Tensor) -> SFTLossOutput:
+    """Token-mean NLL from summed per-sequence log-probs `(B,)` and response token counts `(B,)`."""
+    n = num_tokens.sum()
+    return SFTLossOutput(-logps.sum() / n.clamp(min=1), n)
+
+
 def sft_loss(logits: torch.Tensor, labels: torch.Tensor) -> SFTLossOutput:
     """L_SFT = -(1/N) sum_i sum_t log pi(y_it | x_i, y_i<t), N = response tokens in the batch.
 
@@ -22,5 +28,4 @@ def sft_loss(logits: torch.Tensor, labels: torch.Tensor) -> SFTLossOutput:
     labels `(B, T)` with -100 on prompt and padding.
     """
     out = sequence_logprobs(logits, labels)
-    n = out.num_tokens.sum()
-    return SFTLossOutput(-out.logps.sum() / n.clamp(min=1), n)
+    return sft_nll(out.logps, out.num_tokens)

@@ -118,8 +118,3 @@ class AlignmentModule(L.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
         return build_optimizer(params, self.optimizer_config, int(self.trainer.estimated_stepping_batches))
-
-    # -- helpers for subclasses ----------------------------------------------------------
-    def forward_logits(self, model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                     use_cache=False).logits

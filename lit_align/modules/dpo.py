@@ -15,9 +15,10 @@ from lit_align.config.binding import Range, check_kwargs
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.dpo import PREFERENCE_LOSSES
-from lit_align.losses.logprobs import sequence_logprobs
+from lit_align.losses.sft import sft_nll
 from lit_align.models import Policy
 from lit_align.modules.base import AlignmentModule, LossOutput, TaskContext
+from lit_align.modules.forward import LogprobMode, response_logprobs
 from lit_align.modules.optim import OptimizerConfig
 from lit_align.modules.reference import (
     REF_COLUMNS,
@@ -40,7 +41,9 @@ class DPOModule(AlignmentModule):
     """Direct preference optimisation over `prompt/chosen/rejected` pairs.
 
     `sft_weight` > 0 adds the RPO term (Pang et al. 2024): the token-mean NLL of
-    the chosen response, weighted.
+    the chosen response, weighted. `logprobs` picks how log-probs are computed
+    (`modules/forward.py`): `fused` never builds full-vocabulary logits, `plain`
+    always does, `auto` fuses when they would be large.
     """
 
     data_kind: ClassVar[RecordKind] = "preference"
@@ -54,6 +57,7 @@ class DPOModule(AlignmentModule):
         loss_args: dict[str, float] | None = None,
         reference: ReferenceMode = "cached",
         sft_weight: Annotated[float, Range(ge=0)] = 0.0,
+        logprobs: LogprobMode = "auto",
         optimizer: OptimizerConfig | None = None,
     ) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
@@ -69,6 +73,7 @@ class DPOModule(AlignmentModule):
         self.beta = beta
         self.reference_mode: ReferenceMode = reference if self.variant.needs_reference else "cached"
         self.sft_weight = sft_weight
+        self.logprob_mode: LogprobMode = logprobs
         self.reference_model = frozen_copy(policy.model) if self.reference_mode == "frozen_copy" else None
 
     def _check_loss_args(self, loss: str) -> None:
@@ -95,7 +100,8 @@ class DPOModule(AlignmentModule):
                 continue
             chosen, rejected = compute_reference_columns(
                 model, dataset, datamodule.collator, batch_size=size,
-                average=self.variant.length_normalized, device=self.device, context=context,
+                average=self.variant.length_normalized, device=self.device, mode=self.logprob_mode,
+                context=context,
             )
             setattr(datamodule, attr, with_reference_columns(dataset, chosen, rejected))
 
@@ -121,14 +127,14 @@ class DPOModule(AlignmentModule):
             return batch[REF_COLUMNS[0]], batch[REF_COLUMNS[1]]
         if self.reference_mode == "adapter":
             with torch.no_grad(), adapter_disabled(self.model):
-                return pair_logprobs(self.model, batch, average=average)
+                return pair_logprobs(self.model, batch, average=average, mode=self.logprob_mode)
         with eval_mode(self.reference_model):
-            return pair_logprobs(self.reference_model, batch, average=average)
+            return pair_logprobs(self.reference_model, batch, average=average, mode=self.logprob_mode)
 
     # -- loss ----------------------------------------------------------------------------
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        logits = self.forward_logits(self.model, batch)
-        seq = sequence_logprobs(logits, batch["labels"], average=self.variant.length_normalized)
+        seq = response_logprobs(self.model, batch, average=self.variant.length_normalized,
+                                mode=self.logprob_mode)
         policy_chosen, policy_rejected = seq.logps.chunk(2)
         ref_chosen, ref_rejected = self.reference_logps(batch)
         out = self.variant.fn(
@@ -138,9 +144,8 @@ class DPOModule(AlignmentModule):
         terms = {"preference": preference}
         loss = preference
         if self.sft_weight > 0:
-            summed = sequence_logprobs(logits, batch["labels"]) if self.variant.length_normalized else seq
-            chosen_tokens = summed.num_tokens.chunk(2)[0].sum().clamp(min=1)
-            terms["sft"] = self.sft_weight * (-summed.logps.chunk(2)[0].sum() / chosen_tokens)
+            chosen_sums = seq.token_logps.sum(-1).chunk(2)[0]  # summed even when the loss averages
+            terms["sft"] = self.sft_weight * sft_nll(chosen_sums, seq.num_tokens.chunk(2)[0]).loss
             loss = loss + terms["sft"]
         margin = out.chosen_rewards - out.rejected_rewards
         metrics = {

@@ -18,7 +18,7 @@ import torch
 
 from lit_align.data.collate import Collator
 from lit_align.errors import ConfigError
-from lit_align.losses.logprobs import sequence_logprobs
+from lit_align.modules.forward import LogprobMode, response_logprobs
 
 ReferenceMode = Literal["cached", "adapter", "frozen_copy"]
 REF_COLUMNS = ("ref_chosen_logps", "ref_rejected_logps")
@@ -42,12 +42,11 @@ def adapter_disabled(model: Any) -> Iterator[Any]:
         yield model
 
 
-def pair_logprobs(model: Any, batch: dict[str, torch.Tensor], *, average: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def pair_logprobs(
+    model: Any, batch: dict[str, torch.Tensor], *, average: bool, mode: LogprobMode = "auto"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Chosen and rejected log-probs `(B,)`, `(B,)` from one concatenated forward."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                   use_cache=False).logits
-    logps = sequence_logprobs(logits, batch["labels"], average=average).logps
-    chosen, rejected = logps.chunk(2)
+    chosen, rejected = response_logprobs(model, batch, average=average, mode=mode).logps.chunk(2)
     return chosen, rejected
 
 
@@ -59,6 +58,7 @@ def compute_reference_columns(
     batch_size: int,
     average: bool,
     device: torch.device,
+    mode: LogprobMode = "auto",
     context: Callable[[Any], contextlib.AbstractContextManager[Any]] | None = None,
 ) -> tuple[list[float], list[float]]:
     """One no-grad pass over `dataset`: reference log-probs of every pair, in order."""
@@ -67,9 +67,10 @@ def compute_reference_columns(
     ctx = context or contextlib.nullcontext
     with eval_mode(model), ctx(model):
         for start in range(0, len(dataset), batch_size):
-            rows = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+            columns = dataset[start : start + batch_size]  # one arrow read per batch, not per row
+            rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
             batch = {k: v.to(device) for k, v in collator(rows).items()}
-            chosen, rejected = pair_logprobs(model, batch, average=average)
+            chosen, rejected = pair_logprobs(model, batch, average=average, mode=mode)
             chosen_all += chosen.float().tolist()
             rejected_all += rejected.float().tolist()
     return chosen_all, rejected_all

@@ -7,9 +7,10 @@ from typing import ClassVar
 import torch
 
 from lit_align.data.records import RecordKind
-from lit_align.losses.sft import sft_loss
+from lit_align.losses.sft import sft_nll
 from lit_align.models import Policy
 from lit_align.modules.base import AlignmentModule, LossOutput
+from lit_align.modules.forward import LogprobMode, response_logprobs
 from lit_align.modules.optim import OptimizerConfig
 
 
@@ -18,10 +19,13 @@ class SFTModule(AlignmentModule):
 
     data_kind: ClassVar[RecordKind] = "sft"
 
-    def __init__(self, *, policy: Policy, optimizer: OptimizerConfig | None = None) -> None:
+    def __init__(
+        self, *, policy: Policy, logprobs: LogprobMode = "auto", optimizer: OptimizerConfig | None = None
+    ) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
+        self.logprob_mode: LogprobMode = logprobs
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        logits = self.forward_logits(self.model, batch)
-        out = sft_loss(logits, batch["labels"])
+        seq = response_logprobs(self.model, batch, mode=self.logprob_mode)
+        out = sft_nll(seq.logps, seq.num_tokens)
         return LossOutput(out.loss, {"nll": out.loss}, {"perplexity": out.loss.detach().exp()})
