@@ -15,6 +15,9 @@ COMPONENTS: dict[str, str] = {
     "sft": "lit_align.modules.sft.SFTModule",
     "reward": "lit_align.modules.reward.RewardModule",
     "dpo": "lit_align.modules.dpo.DPOModule",
+    # continual baselines
+    "dpo_ewc": "lit_align.modules.continual.ewc.EWCDPOModule",
+    "dpo_kl": "lit_align.modules.continual.kl.KLDPOModule",
 }
 
 

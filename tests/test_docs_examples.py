@@ -1,14 +1,13 @@
 """Every YAML example in docs/ is valid in the context of a full config."""
 
 import re
-
 import typing
 
 import pytest
 import yaml
 
-from lit_align.config.load import load_config
 from lit_align.config.binding import check
+from lit_align.config.load import load_config
 from lit_align.config.schema import TaskConfig
 from lit_align.config.validate import validate_config
 from tests.conftest import REPO
@@ -29,7 +28,7 @@ def test_docs_yaml_example_validates(doc, index, block, tmp_path):
         return
     example = tmp_path / "example.yaml"
     example.write_text(block)
-    cfg = load_config([str(REPO / "configs" / "quickstart.yaml"), str(example)])
+    cfg = load_config([str(REPO / "configs" / "sft" / "sft_quickstart.yaml"), str(example)])
     assert validate_config(cfg, check_data=False) == []
 
 

@@ -120,20 +120,34 @@ def _join(path: str, key: str | int) -> str:
 
 
 def signature_params(target: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
-    """Parameters, resolved type hints and whether `**kwargs` is accepted."""
-    func = target.__init__ if inspect.isclass(target) else target
-    params = dict(inspect.signature(func).parameters)
-    params.pop("self", None)
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except Exception:  # unresolved forward refs: fall back to no checking for them
-        hints = {}
-    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    named = {
-        n: p
-        for n, p in params.items()
-        if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-    }
+    """Parameters, resolved type hints and whether arbitrary `**kwargs` are accepted.
+
+    A class whose `__init__` passes `**kwargs` on to its parent gets the parent's
+    parameters too (walking the MRO), so a subclass that adds two arguments to
+    `DPOModule` is still checked against every DPO argument.
+    """
+    funcs = [c.__dict__["__init__"] for c in target.__mro__ if "__init__" in c.__dict__] \
+        if inspect.isclass(target) else [target]
+    named: dict[str, inspect.Parameter] = {}
+    hints: dict[str, Any] = {}
+    var_kw = True
+    for func in funcs:
+        params = dict(inspect.signature(func).parameters)
+        params.pop("self", None)
+        try:
+            func_hints = typing.get_type_hints(func, include_extras=True)
+        except Exception:  # unresolved forward refs: fall back to no checking for them
+            func_hints = {}
+        for name, param in params.items():
+            if param.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
+                continue
+            named.setdefault(name, param)
+            hints.setdefault(name, func_hints.get(name, Any))
+        var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        if not var_kw or func is object.__init__:
+            break
+    if funcs and funcs[-1] is object.__init__ and len(funcs) == 1:
+        var_kw = False
     return named, hints, var_kw
 
 

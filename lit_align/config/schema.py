@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, KwargsOf, Range
+from lit_align.continual.config import EvaluationConfig, MemoryConfig
 from lit_align.data.config import DataConfig
 
 TrainerKwargs = Annotated[dict[str, Any], KwargsOf("lightning.Trainer")]
@@ -41,5 +42,7 @@ class RunConfig:
     seed: Annotated[int, Range(ge=0)] = 0
     trainer: TrainerKwargs = field(default_factory=dict)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     export: bool = True
     vars: dict[str, Any] = field(default_factory=dict)  # free values for ${vars.x} interpolation

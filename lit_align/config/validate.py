@@ -18,7 +18,12 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
         return ["sequence: is empty; add at least one task"]
     names = [t["name"] for t in cfg["sequence"]]
     dupes = sorted({n for n in names if names.count(n) > 1})
-    return [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
+    problems = [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
+    reference = (cfg.get("evaluation") or {}).get("reference_task")
+    if reference is not None and reference not in names:
+        problems.append(f"evaluation.reference_task: {reference!r} is not a task of the sequence "
+                        f"(tasks: {', '.join(map(str, names))})")
+    return problems
 
 
 def _build(cfg: dict[str, Any]) -> RunConfig:

@@ -1,27 +1,70 @@
-"""Human-readable run summaries (narrow enough for an 80-column terminal)."""
+"""What a person sees during and after a sequence (narrow enough for 80 columns)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-# the headline validation metric of each kind of stage, in order of preference
 _HEADLINE = {"val/accuracy": "acc", "val/perplexity": "ppl"}
+_SEQ_METRICS = (
+    ("average_score", "average score A_T"),
+    ("average_incremental_score", "average incremental score"),
+    ("bwt", "backward transfer (BWT)"),
+    ("forgetting", "forgetting"),
+    ("fwt", "forward transfer (FWT)"),
+    ("nfr_mean_consecutive", "negative flip rate, task to task"),
+    ("pfr_mean_consecutive", "positive flip rate, task to task"),
+    ("nfr_vs_first", "negative flip rate, last vs first"),
+)
 
 
-def _fmt(metrics: dict[str, float], key: str) -> str:
-    return f"{metrics[key]:.4f}" if key in metrics else "-"
+class SequenceDisplay:
+    def __init__(self, task_names: list[str]) -> None:
+        from rich.console import Console
 
+        self.console = Console()
+        self.names = task_names
 
-def print_summary(results: list[Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    def resumed(self, completed: int) -> None:
+        self.console.print(f"[bold yellow]resuming after task {completed}/{len(self.names)} "
+                           f"({self.names[completed - 1]})[/bold yellow]")
 
-    table = Table(title="lit-align: sequence summary")
-    for column in ("task", "method", "steps", "sec", "train/loss", "val/loss", "val metric"):
-        table.add_column(column, justify="left" if column in ("task", "method") else "right")
-    for r in results:
-        headline = next((k for k in _HEADLINE if k in r.metrics), None)
-        shown = f"{_HEADLINE[headline]} {r.metrics[headline]:.4f}" if headline else "-"
-        table.add_row(r.name, r.method.removesuffix("Module"), str(r.steps), f"{r.seconds:.1f}",
-                      _fmt(r.metrics, "train/loss"), _fmt(r.metrics, "val/loss"), shown)
-    Console().print(table)
+    def task_start(self, index: int) -> None:
+        self.console.rule(f"[bold]task {index + 1}/{len(self.names)}: {self.names[index]}")
+
+    def task_end(self, index: int, result: dict[str, Any], report: dict[str, Any]) -> None:
+        scores = ", ".join(f"{k.removeprefix('eval/')} {v:.3f}" for k, v in result["scores"].items())
+        seconds = result["seconds"]
+        self.console.print(f"[green]done[/green] {self.names[index]}: {result['steps']} steps in "
+                           f"{seconds['total']:.1f}s (train {seconds.get('train', 0):.1f}s); scores: {scores or '-'}")
+
+    def finish(self, report: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
+        stages = Table(title="tasks")
+        for column in ("task", "method", "steps", "sec", "train/loss", "val metric"):
+            stages.add_column(column, justify="left" if column in ("task", "method") else "right")
+        for r in tasks:
+            m = r["metrics"]
+            headline = next((k for k in _HEADLINE if k in m), None)
+            shown = f"{_HEADLINE[headline]} {m[headline]:.4f}" if headline else "-"
+            loss = f"{m['train/loss']:.4f}" if "train/loss" in m else "-"
+            stages.add_row(r["name"], r["method"].removesuffix("Module"), str(r["steps"]),
+                           f"{r['seconds']['total']:.1f}", loss, shown)
+        self.console.print(stages)
+        if not report["splits"]:
+            return
+        matrix = Table(title="result matrix: preference accuracy vs the reference")
+        matrix.add_column("after \\ on")
+        for split in report["splits"]:
+            matrix.add_column(split, justify="right")
+        matrix.add_row("(reference)", *(f"{v:.3f}" for v in report["baseline"]))
+        for name, row in zip(report["tasks"], report["matrix"], strict=True):
+            matrix.add_row(name, *(f"{v:.3f}" for v in row))
+        self.console.print(matrix)
+        metrics = Table(title="sequence metrics")
+        metrics.add_column("metric")
+        metrics.add_column("value", justify="right")
+        for key, label in _SEQ_METRICS:
+            if key in report["metrics"]:
+                metrics.add_row(label, f"{report['metrics'][key]:+.4f}")
+        self.console.print(metrics)

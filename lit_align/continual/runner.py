@@ -1,43 +1,39 @@
-"""`TaskSequenceRunner`: trains a policy through a sequence of tasks.
+"""`TaskSequenceRunner`: trains a policy through a sequence of tasks and reports what
+each task taught and what it cost.
 
-For each task: build the method module around the current policy, build and set
-up its data, call `on_task_start`, `Trainer.fit`, `on_task_end`, export the
-policy, record metrics. A single-stage run is a sequence of one task.
+Per task: build the method around the current policy, set up its data (mixing
+in replay rows), `on_task_start`, `Trainer.fit`, `on_task_end`, offer the task's
+rows to the replay memory, evaluate every eval split, write a checkpoint and
+commit `state.json`. A run into an output dir with a committed state resumes
+after its last completed task. A single-stage run is a sequence of one task.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lit_align.config.load import save_config
 from lit_align.config.schema import RunConfig, TaskConfig
+from lit_align.continual import state as S
 from lit_align.continual.lock import OutputDirLock
+from lit_align.continual.results import scalar_metrics
+from lit_align.continual.scoring import SequenceScorer
 from lit_align.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-_TRAINER_DEFAULTS: dict[str, Any] = {
+TRAINER_DEFAULTS: dict[str, Any] = {
     "enable_checkpointing": False,
     "enable_model_summary": False,
     "num_sanity_val_steps": 0,
     "log_every_n_steps": 10,
 }
-
-
-@dataclass
-class TaskResult:
-    name: str
-    method: str
-    steps: int
-    seconds: float
-    metrics: dict[str, float] = field(default_factory=dict)
-    data: list[str] = field(default_factory=list)
+# test hook: exit abruptly right after committing the task with this index (resume tests)
+FAIL_AFTER_TASK_ENV = "LIT_ALIGN_FAIL_AFTER_TASK"
 
 
 def quiet_third_party() -> None:
@@ -57,14 +53,23 @@ class _DropAdverts(logging.Filter):
         return "litlogger" not in record.getMessage()
 
 
-def _floats(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: round(float(v), 6) for k, v in sorted(metrics.items())}
+class _Clock:
+    """Wall time per phase of a task (P3: everything that is not an optimiser step)."""
 
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
 
-def atomic_write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
+    def phase(self, name: str):
+        clock = self
+
+        class _Phase:
+            def __enter__(self) -> None:
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc: object) -> None:
+                clock.seconds[name] = clock.seconds.get(name, 0.0) + time.perf_counter() - self.start
+
+        return _Phase()
 
 
 class TaskSequenceRunner:
@@ -73,8 +78,9 @@ class TaskSequenceRunner:
         self.raw_config = raw_config
         self.output_dir = Path(config.output_dir)
 
+    # -- building blocks ---------------------------------------------------------------------
     def _trainer_kwargs(self, task: TaskConfig, logger: Any) -> dict[str, Any]:
-        kwargs = {**_TRAINER_DEFAULTS, **self.config.trainer, **task.trainer}
+        kwargs = {**TRAINER_DEFAULTS, **self.config.trainer, **task.trainer}
         kwargs.setdefault("logger", logger if logger is not None else False)
         kwargs.setdefault("default_root_dir", str(self.output_dir / "tasks" / task.name))
         return kwargs
@@ -87,54 +93,156 @@ class TaskSequenceRunner:
             raise ConfigError(f"sequence[{index}].method: {task.method.class_path} is not an AlignmentModule")
         return module
 
-    def run(self) -> list[TaskResult]:
-        import lightning as L
+    def _build_initial_model(self) -> Any:
+        return self.config.model.instantiate().build().model
 
-        from lit_align.continual.display import print_summary
+    def _datamodule(self, task: TaskConfig, index: int, module: Any, policy: Any, memory: Any) -> Any:
+        import datasets
+
         from lit_align.data.datamodule import AlignmentDataModule
-        from lit_align.modules.base import TaskContext
-        from lit_align.tracking.mlflow import make_logger
 
+        dm = AlignmentDataModule(task.data, kind=module.data_kind, tokenizer=policy.tokenizer,
+                                 where=f"sequence[{index}].data")
+        dm.setup("fit")
+        dm.own_train_set = dm.train_set
+        ratio = self.config.memory.replay_ratio
+        if ratio > 0 and len(memory):
+            columns = set(dm.train_set.column_names)
+            replay = memory.sample(round(ratio / (1 - ratio) * len(dm.train_set)), columns)
+            if replay:
+                own = dm.train_set.add_column("replay", [0.0] * len(dm.train_set))
+                rows = [{k: r[k] for k in columns} | {"replay": 1.0} for r in replay]
+                dm.train_set = datasets.concatenate_datasets([own, datasets.Dataset.from_list(rows)])
+        return dm
+
+    # -- the sequence ----------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
         quiet_third_party()
         with OutputDirLock(self.output_dir):
-            save_config(self.raw_config, self.output_dir / "config.yaml")
-            L.seed_everything(self.config.seed, workers=True, verbose=False)
-            policy = self.config.model.instantiate().build()
-            results: list[TaskResult] = []
-            for index, task in enumerate(self.config.sequence):
-                start = time.perf_counter()
-                module = self._build_module(task, index, policy)
-                where = f"sequence[{index}].data"
-                datamodule = AlignmentDataModule(
-                    task.data, kind=module.data_kind, tokenizer=policy.tokenizer, where=where
-                )
-                datamodule.setup("fit")
-                context = TaskContext(name=task.name, index=index, datamodule=datamodule)
-                module.on_task_start(context)
-                logger = make_logger(
-                    self.config.tracking, str(self.output_dir),
-                    run_name=f"{self.config.tracking.run_name or self.output_dir.name}/{task.name}",
-                    tags={"task": task.name, "task_index": str(index), "method": task.method.class_path},
-                )
-                if logger is not None:
-                    logger.log_hyperparams({"config": json.dumps(self.raw_config)[:6000]})
-                trainer = L.Trainer(**self._trainer_kwargs(task, logger))
-                trainer.fit(module, datamodule=datamodule)
-                module.on_task_end(context)
-                if self.config.export:
-                    module.export(self.output_dir / "tasks" / task.name)
-                result = TaskResult(
-                    name=task.name,
-                    method=type(module).__name__,
-                    steps=trainer.global_step,
-                    seconds=round(time.perf_counter() - start, 2),
-                    metrics=_floats(trainer.callback_metrics),
-                    data=[r.summary() for r in datamodule.reports],
-                )
-                results.append(result)
-                if logger is not None:
-                    logger.experiment.log_artifact(logger.run_id, str(self.output_dir / "config.yaml"))
-                    logger.finalize("success")
-                atomic_write_json(self.output_dir / "results.json", {"tasks": [r.__dict__ for r in results]})
-            print_summary(results)
-            return results
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
+        import lightning as L
+        import torch
+
+        from lit_align.continual.display import SequenceDisplay
+        from lit_align.continual.evaluation import build_eval_splits
+        from lit_align.continual.memory import ReplayMemory
+        from lit_align.tracking.mlflow import SequenceTracker
+
+        cfg = self.config
+        digest = S.config_digest(self.raw_config)
+        state = S.load_state(self.output_dir, digest) or S.SequenceState(config_digest=digest)
+        save_config(self.raw_config, self.output_dir / "config.yaml")
+        tracker = SequenceTracker(cfg.tracking, self.output_dir, cfg.tracking.run_name or self.output_dir.name)
+        state.parent_run_id = tracker.start(self.raw_config, state.parent_run_id)
+        display = SequenceDisplay([t.name for t in cfg.sequence])
+
+        L.seed_everything(cfg.seed, verbose=False)
+        policy = cfg.model.instantiate().build()
+        splits = build_eval_splits(cfg, policy.tokenizer)
+        scoring = SequenceScorer(cfg, policy, splits)
+        memory = ReplayMemory(cfg.memory, seed=cfg.seed)
+        method_state: dict[str, torch.Tensor] = {}
+        if state.checkpoint is not None:
+            ckpt = self.output_dir / state.checkpoint
+            method_state, stored = S.load_checkpoint(ckpt, policy.model)
+            scoring.restore(stored)
+            memory = ReplayMemory.load(ckpt / "memory.json", cfg.memory)
+            display.resumed(len(state.completed))
+        elif cfg.evaluation.reference_task is None:
+            scoring.set_reference()  # the untrained model is the fixed reference
+
+        for index, task in enumerate(cfg.sequence):
+            if index < len(state.completed):
+                continue
+            display.task_start(index)
+            result, method_state = self._run_task(index, task, policy, memory, method_state, scoring, tracker)
+            report = scoring.report()
+            state.task_results.append(result)
+            previous = state.checkpoint
+            state.checkpoint = f"checkpoints/{index:03d}-{task.name}"
+            state.completed.append(task.name)
+            with _timed(result, "checkpoint"):
+                S.save_checkpoint(self.output_dir / state.checkpoint, model=policy.model, method_state=method_state,
+                                  memory=memory, margins=scoring.stored())
+                self._write_results(report, state, scoring)
+                S.commit(self.output_dir, state, previous)
+            display.task_end(index, result, report)
+            if os.environ.get(FAIL_AFTER_TASK_ENV) == str(index):
+                os._exit(137)  # simulate a kill -9 right after the commit
+
+        report = scoring.report()
+        paths = self._write_results(report, state, scoring, final=True)
+        tracker.log_artifacts(paths)
+        tracker.finish(scalar_metrics(report))
+        display.finish(report, state.task_results)
+        return {"report": report, "tasks": state.task_results}
+
+    def _run_task(self, index, task, policy, memory, method_state, scoring, tracker):
+        import lightning as L
+
+        from lit_align.modules.base import TaskContext
+
+        clock = _Clock()
+        start = time.perf_counter()
+        L.seed_everything(self.config.seed + index, workers=True, verbose=False)
+        module = self._build_module(task, index, policy)
+        with clock.phase("data"):
+            dm = self._datamodule(task, index, module, policy, memory)
+        context = TaskContext(name=task.name, index=index, datamodule=dm, memory=memory,
+                              method_state=dict(method_state), build_initial_model=self._build_initial_model)
+        with clock.phase("reference_caching"):
+            module.on_task_start(context)
+        logger = tracker.task_logger(task.name, index, task.method.class_path)
+        trainer = L.Trainer(**self._trainer_kwargs(task, logger))
+        with clock.phase("train"):
+            trainer.fit(module, datamodule=dm)
+        with clock.phase("method_end"):
+            method_state = module.on_task_end(context)
+            own = dm.own_train_set
+            rows = [dict(own[i]) | {"task": task.name} for i in range(len(own))]
+            memory.add(task.name, rows, module.select_for_memory(context))
+        with clock.phase("evaluation"):
+            scores = scoring.after_task(task.name)
+        with clock.phase("export"):
+            if self.config.export:
+                module.export(self.output_dir / "tasks" / task.name)
+        metrics = {k: round(float(v), 6) for k, v in sorted(trainer.callback_metrics.items())}
+        tracker.log_task_end(logger, scores, step=index)
+        result = {
+            "name": task.name,
+            "method": type(module).__name__,
+            "steps": trainer.global_step,
+            "metrics": metrics,
+            "scores": scores,
+            "data": [r.summary() for r in dm.reports],
+            "memory_size": len(memory),
+            "seconds": {k: round(v, 3) for k, v in clock.seconds.items()},
+        }
+        result["seconds"]["total"] = round(time.perf_counter() - start, 3)
+        return result, method_state
+
+    def _write_results(self, report, state, scoring, final: bool = False) -> list[Path]:
+        from lit_align.continual.report import write_results
+
+        return write_results(self.output_dir, report, state.task_results, scoring.baseline, scoring.margins_after,
+                             complete=len(state.completed) == len(self.config.sequence),
+                             plots=final and self.config.evaluation.plots,
+                             setup_seconds=scoring.setup_seconds)
+
+
+class _timed:
+    """Add the wall time of a block to `result["seconds"][name]` and to its total."""
+
+    def __init__(self, result: dict[str, Any], name: str) -> None:
+        self.result, self.name = result, name
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        spent = round(time.perf_counter() - self.start, 3)
+        seconds = self.result["seconds"]
+        seconds[self.name] = seconds.get(self.name, 0) + spent
+        seconds["total"] = round(seconds.get("total", 0) + spent, 3)

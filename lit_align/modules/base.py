@@ -9,6 +9,7 @@ runner around `Trainer.fit` with explicit arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, final
@@ -31,12 +32,20 @@ class LossOutput(NamedTuple):
 
 @dataclass
 class TaskContext:
-    """What the runner tells a module about the task it is about to train or has trained."""
+    """What the runner tells a module about the task it is about to train or has trained.
+
+    `method_state` holds tensors a method carries from task to task (EWC's
+    Fisher, COPR's multipliers); a module reads it in `on_task_start` and
+    returns the updated state from `on_task_end`. `build_initial_model` rebuilds
+    the model as it was before the sequence (for methods anchored to it).
+    """
 
     name: str
     index: int
     datamodule: Any
-    extras: dict[str, Any] = field(default_factory=dict)
+    memory: Any = None
+    method_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    build_initial_model: Callable[[], Any] | None = None
 
 
 class AlignmentModule(L.LightningModule):
@@ -61,8 +70,18 @@ class AlignmentModule(L.LightningModule):
     def on_task_start(self, task: TaskContext) -> None:
         """Before fit: e.g. cache reference log-probs into the task's datasets."""
 
-    def on_task_end(self, task: TaskContext) -> None:
-        """After fit: e.g. update method state."""
+    def on_task_end(self, task: TaskContext) -> dict[str, torch.Tensor]:
+        """After fit: return the method state to carry to later tasks (saved with checkpoints)."""
+        return dict(task.method_state)
+
+    def select_for_memory(self, task: TaskContext) -> list[float] | None:
+        """Scores of this task's own training rows for the replay memory (higher = keep);
+        None lets the memory policy choose at random."""
+        return None
+
+    def regularization(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Extra training-loss terms (replay anchors, EWC, KL); named terms are logged and summed."""
+        return {}
 
     def prepare_evaluation(self, datamodule: Any, reference_model: Any) -> None:
         """Before scoring a trained model: e.g. compute reference log-probs with `reference_model`."""
@@ -93,6 +112,9 @@ class AlignmentModule(L.LightningModule):
     @final
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         out = self.compute_loss(batch)
+        extra = self.regularization(batch)
+        if extra:
+            out = LossOutput(out.loss + sum(extra.values()), {**out.terms, **extra}, out.metrics)
         self._check_finite(out, batch)
         self._log_train(out, batch_size=len(batch["row"]))
         return out.loss

@@ -7,7 +7,7 @@ reference is chosen by `reference` (see `modules/reference.py`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
@@ -15,6 +15,7 @@ from lit_align.config.binding import Range, check_kwargs
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.dpo import PREFERENCE_LOSSES
+from lit_align.losses.logprobs import SequenceLogProbs
 from lit_align.losses.sft import sft_nll
 from lit_align.models import Policy
 from lit_align.modules.base import AlignmentModule, LossOutput, TaskContext
@@ -40,6 +41,9 @@ _CALL_ARGS = frozenset(
 class DPOModule(AlignmentModule):
     """Direct preference optimisation over `prompt/chosen/rejected` pairs.
 
+    `reference_from` picks which policy is the reference in a sequence: the one
+    at the start of this task (sequential DPO) or the initial model. With
+    `reference: adapter` the frozen base is the reference, i.e. the initial model.
     `sft_weight` > 0 adds the RPO term (Pang et al. 2024): the token-mean NLL of
     the chosen response, weighted. `logprobs` picks how log-probs are computed
     (`modules/forward.py`): `fused` never builds full-vocabulary logits, `plain`
@@ -56,6 +60,7 @@ class DPOModule(AlignmentModule):
         loss: str = "sigmoid",
         loss_args: dict[str, float] | None = None,
         reference: ReferenceMode = "cached",
+        reference_from: Literal["task_start", "initial"] = "task_start",
         sft_weight: Annotated[float, Range(ge=0)] = 0.0,
         logprobs: LogprobMode = "auto",
         optimizer: OptimizerConfig | None = None,
@@ -74,6 +79,7 @@ class DPOModule(AlignmentModule):
         self.reference_mode: ReferenceMode = reference if self.variant.needs_reference else "cached"
         self.sft_weight = sft_weight
         self.logprob_mode: LogprobMode = logprobs
+        self.reference_from = reference_from
         self.reference_model = frozen_copy(policy.model) if self.reference_mode == "frozen_copy" else None
 
     def _check_loss_args(self, loss: str) -> None:
@@ -106,8 +112,15 @@ class DPOModule(AlignmentModule):
             setattr(datamodule, attr, with_reference_columns(dataset, chosen, rejected))
 
     def on_task_start(self, task: TaskContext) -> None:
+        initial = None
+        if self.reference_from == "initial" and self.reference_mode != "adapter":
+            if task.build_initial_model is None:
+                raise ConfigError("reference_from: initial needs the runner's initial model; run it in a sequence")
+            initial = task.build_initial_model()
         if self.reference_mode == "cached":
-            self.cache_reference(task.datamodule)
+            self.cache_reference(task.datamodule, reference_model=initial)
+        elif self.reference_mode == "frozen_copy" and initial is not None:
+            self.reference_model = frozen_copy(initial)
 
     def prepare_evaluation(self, datamodule: Any, reference_model: Any) -> None:
         self.cache_reference(datamodule, reference_model=reference_model)
@@ -135,6 +148,10 @@ class DPOModule(AlignmentModule):
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
         seq = response_logprobs(self.model, batch, average=self.variant.length_normalized,
                                 mode=self.logprob_mode)
+        return self.preference_loss(batch, seq)
+
+    def preference_loss(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs) -> LossOutput:
+        """The DPO-family loss, RPO term and metrics from the policy's log-probs of the batch."""
         policy_chosen, policy_rejected = seq.logps.chunk(2)
         ref_chosen, ref_rejected = self.reference_logps(batch)
         out = self.variant.fn(

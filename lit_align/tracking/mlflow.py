@@ -1,10 +1,13 @@
-"""MLflow loggers: a local sqlite store under the output dir unless a URI is configured.
+"""MLflow tracking: one parent run per sequence, a nested run per task.
 
-The import of mlflow is deferred here: it costs seconds and `--help` must not pay it.
+Local sqlite store under the output dir unless `tracking.tracking_uri` names
+another; a remote server is checked before training starts. mlflow is imported
+here only, so `--help` does not pay for it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,8 +15,10 @@ from typing import Any
 from lit_align.config.schema import TrackingConfig
 from lit_align.errors import ConfigError
 
+SEQUENCE_TAG = "lit_align.kind"
 
-def tracking_uri(cfg: TrackingConfig, output_dir: str) -> str:
+
+def tracking_uri(cfg: TrackingConfig, output_dir: str | Path) -> str:
     if cfg.tracking_uri:
         return cfg.tracking_uri
     return f"sqlite:///{Path(output_dir).resolve() / 'mlflow.db'}"
@@ -35,19 +40,96 @@ def check_reachable(uri: str) -> None:
         ) from exc
 
 
-def make_logger(cfg: TrackingConfig, output_dir: str, run_name: str, tags: dict[str, str]) -> Any:
-    """A Lightning `MLFlowLogger`, or None when tracking is off."""
-    if cfg.backend == "none":
-        return None
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from lightning.pytorch.loggers import MLFlowLogger
+class SequenceTracker:
+    """Parent/nested MLflow runs; a no-op when `backend: none`."""
 
-    uri = tracking_uri(cfg, output_dir)
-    check_reachable(uri)
-    return MLFlowLogger(
-        experiment_name=cfg.experiment,
-        run_name=run_name,
-        tracking_uri=uri,
-        tags=tags,
-        artifact_location=str(Path(output_dir).resolve() / "mlartifacts"),
-    )
+    def __init__(self, cfg: TrackingConfig, output_dir: Path, run_name: str) -> None:
+        self.cfg = cfg
+        self.enabled = cfg.backend == "mlflow"
+        self.output_dir = output_dir
+        self.run_name = run_name
+        self.uri = tracking_uri(cfg, output_dir)
+        self.parent_run_id: str | None = None
+        self._client: Any = None
+        self._experiment_id: str | None = None
+
+    def start(self, config: dict[str, Any], parent_run_id: str | None) -> str | None:
+        if not self.enabled:
+            return None
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        check_reachable(self.uri)
+        import mlflow
+
+        self._client = mlflow.MlflowClient(tracking_uri=self.uri)
+        experiment = self._client.get_experiment_by_name(self.cfg.experiment)
+        self._experiment_id = (experiment.experiment_id if experiment else self._client.create_experiment(
+            self.cfg.experiment, artifact_location=(self.output_dir.resolve() / "mlartifacts").as_uri()))
+        if parent_run_id is None:
+            run = self._client.create_run(self._experiment_id, run_name=self.run_name,
+                                          tags={SEQUENCE_TAG: "sequence"})
+            parent_run_id = run.info.run_id
+            flat = _flatten(config)
+            for start in range(0, len(flat), 100):
+                batch = list(flat.items())[start : start + 100]
+                self._client.log_batch(parent_run_id, params=[mlflow.entities.Param(k, v) for k, v in batch])
+        else:
+            self._client.update_run(parent_run_id, status="RUNNING")
+        self.parent_run_id = parent_run_id
+        return parent_run_id
+
+    def task_logger(self, task: str, index: int, method: str) -> Any:
+        """A Lightning `MLFlowLogger` writing into a new run nested under the sequence."""
+        if not self.enabled:
+            return None
+        from lightning.pytorch.loggers import MLFlowLogger
+
+        run = self._client.create_run(
+            self._experiment_id, run_name=f"{self.run_name}/{task}",
+            tags={"mlflow.parentRunId": self.parent_run_id, SEQUENCE_TAG: "task", "task": task,
+                  "task_index": str(index), "method": method},
+        )
+        return MLFlowLogger(experiment_name=self.cfg.experiment, tracking_uri=self.uri, run_id=run.info.run_id)
+
+    def log_task_end(self, logger: Any, metrics: dict[str, float], step: int) -> None:
+        if not self.enabled or logger is None:
+            return
+        logger.finalize("success")
+        self._client.log_batch(self.parent_run_id, metrics=_metrics(metrics, step))
+
+    def log_artifacts(self, paths: list[Path]) -> None:
+        if not self.enabled:
+            return
+        for path in paths:
+            if path.exists():
+                self._client.log_artifact(self.parent_run_id, str(path))
+
+    def finish(self, metrics: dict[str, float], status: str = "FINISHED") -> None:
+        if not self.enabled:
+            return
+        if metrics:
+            self._client.log_batch(self.parent_run_id, metrics=_metrics(metrics, 0))
+        self._client.set_terminated(self.parent_run_id, status=status)
+
+
+def _metrics(values: dict[str, float], step: int) -> list[Any]:
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [Metric(k, float(v), now, step) for k, v in values.items()]
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, str]:
+    """Config as flat `a.b.c` params (MLflow values are strings of at most 6000 chars)."""
+    if isinstance(node, dict):
+        out: dict[str, str] = {}
+        for k, v in node.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    if isinstance(node, list) and any(isinstance(v, (dict, list)) for v in node):
+        out = {}
+        for i, v in enumerate(node):
+            out.update(_flatten(v, f"{prefix}.{i}"))
+        return out
+    return {prefix: json.dumps(node)[:6000]}

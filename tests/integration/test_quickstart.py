@@ -1,10 +1,15 @@
-"""The quickstart through the real CLI: trains, logs to MLflow, exports a servable model."""
+"""The quickstart through the real CLI: a 3-domain continual sequence after SFT.
+
+Its results.json metrics are recomputed here, independently, from the stored
+per-example margins (numpy only, not lit-align's metric functions).
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,64 +17,96 @@ from lit_align.cli import main
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
+DOMAINS = ["polite", "colors", "short"]
 
 
 @pytest.fixture(scope="module")
 def quickstart_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("qs") / "run"
-    shutil.copytree(REPO / "benchmarks" / "data", out.parent / "benchmarks" / "data")
+    root = tmp_path_factory.mktemp("qs")
+    shutil.copytree(REPO / "benchmarks" / "data", root / "benchmarks" / "data")
+    out = root / "run"
     code = main([
         "fit", "--config", str(REPO / "configs" / "quickstart.yaml"),
-        f"output_dir={out}", f"vars.data_dir={out.parent / 'benchmarks/data/quickstart'}",
+        f"output_dir={out}", f"vars.data_dir={root / 'benchmarks/data/quickstart'}",
         "trainer.enable_progress_bar=false",
     ])
     assert code == 0
     return out
 
 
-def test_results_show_learning(quickstart_run):
+def _score(margins):
+    m = np.asarray(margins)
+    return float(np.mean(np.where(m > 1e-6, 1.0, np.where(m < -1e-6, 0.0, 0.5))))
+
+
+def test_metrics_equal_an_independent_recomputation(quickstart_run):
     results = json.loads((quickstart_run / "results.json").read_text())
-    tasks = {t["name"]: t for t in results["tasks"]}
-    assert list(tasks) == ["sft", "dpo_polite"]
-    assert tasks["sft"]["metrics"]["val/perplexity"] < 10  # vocab 512: uniform would be ~512
-    assert tasks["dpo_polite"]["metrics"]["val/accuracy"] > 0.8  # held-out pairs
-    assert (quickstart_run / "config.yaml").is_file()
+    per_example = json.loads((quickstart_run / "per_example.json").read_text())
+    assert results["complete"] and results["tasks"] == DOMAINS and results["splits"] == DOMAINS
+    a = np.array([[_score(row[s]) for s in DOMAINS] for row in per_example["after"]])
+    assert np.allclose(a, results["matrix"])
+    t = len(DOMAINS)
+    m = results["metrics"]
+    assert m["average_score"] == pytest.approx(a[-1].mean())
+    assert m["average_incremental_score"] == pytest.approx(np.mean([a[k, : k + 1].mean() for k in range(t)]))
+    assert m["bwt"] == pytest.approx(np.mean([a[-1, j] - a[j, j] for j in range(t - 1)]))
+    assert m["forgetting"] == pytest.approx(np.mean([a[j:t - 1, j].max() - a[-1, j] for j in range(t - 1)]))
+    assert m["fwt"] == pytest.approx(np.mean([a[j - 1, j] - 0.5 for j in range(1, t)]))
+    right = [np.concatenate([np.asarray(row[s]) > 1e-6 for s in DOMAINS]) for row in per_example["after"]]
+    nfr = [np.mean(right[k - 1] & ~right[k]) for k in range(1, t)]
+    assert m["nfr_mean_consecutive"] == pytest.approx(np.mean(nfr))
+    assert m["nfr_vs_first"] == pytest.approx(np.mean(right[0] & ~right[-1]))
+    assert m["average_score"] > 0.8  # each domain was learned
+
+
+def test_outputs_timings_and_stages(quickstart_run):
+    results = json.loads((quickstart_run / "results.json").read_text())
+    detail = {t["name"]: t for t in results["tasks_detail"]}
+    assert list(detail) == ["sft", *DOMAINS]
+    assert detail["sft"]["metrics"]["val/perplexity"] < 10  # vocab 512: uniform would be ~512
+    assert detail["colors"]["memory_size"] > 0  # replay memory filled after polite
+    timings = results["timings"]
+    assert 0 < timings["non_training_share"] < 1 and timings["train"] > 0
+    for name in ("config.yaml", "matrix.csv", "matrix.png", "scores.png", "state.json"):
+        assert (quickstart_run / name).is_file(), name
     assert not (quickstart_run / ".lit-align.lock").exists()
+    state = json.loads((quickstart_run / "state.json").read_text())
+    assert state["completed"] == ["sft", *DOMAINS]
+    assert len(list((quickstart_run / "checkpoints").iterdir())) == 1  # older checkpoints dropped
 
 
-def test_mlflow_has_one_run_per_task_with_metrics(quickstart_run):
+def test_mlflow_parent_and_nested_runs(quickstart_run):
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{quickstart_run / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("lit-align")
     runs = client.search_runs([experiment.experiment_id])
-    assert sorted(r.data.tags["task"] for r in runs) == ["dpo_polite", "sft"]
-    dpo = next(r for r in runs if r.data.tags["task"] == "dpo_polite")
-    assert "val/accuracy" in dpo.data.metrics and "train/loss" in dpo.data.metrics
-    history = client.get_metric_history(dpo.info.run_id, "train/loss")
-    assert len(history) >= 2
+    parents = [r for r in runs if r.data.tags.get("lit_align.kind") == "sequence"]
+    children = [r for r in runs if r.data.tags.get("lit_align.kind") == "task"]
+    assert len(parents) == 1 and len(children) == 4
+    parent = parents[0]
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    assert "seq/bwt" in parent.data.metrics and "seq/average_score" in parent.data.metrics
+    assert parent.data.params["memory.replay_ratio"] == "0.2"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"results.json", "matrix.csv", "config.yaml", "matrix.png"} <= artifacts
+    dpo = next(c for c in children if c.data.tags["task"] == "colors")
+    assert len(client.get_metric_history(dpo.info.run_id, "train/loss")) >= 2
 
 
-def test_export_loads_with_from_pretrained_and_identical_logits(quickstart_run):
+def test_export_loads_and_evaluate_scores_it(quickstart_run):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model_dir = quickstart_run / "tasks" / "dpo_polite" / "model"
+    model_dir = quickstart_run / "tasks" / "short" / "model"
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     tok = AutoTokenizer.from_pretrained(model_dir)
-    ids = tok("Tell me about the cat.", return_tensors="pt").input_ids
-    again = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    ids = tok("Summarize the cat in short.", return_tensors="pt").input_ids
     with torch.no_grad():
-        assert torch.equal(model(ids).logits, again(ids).logits)
-    assert tok.chat_template is not None
-
-
-def test_evaluate_scores_an_exported_checkpoint_against_the_base(quickstart_run):
-    model_dir = quickstart_run / "tasks" / "dpo_polite" / "model"
+        assert torch.isfinite(model(ids).logits).all()
     data = quickstart_run.parent / "benchmarks/data/quickstart"
     out = quickstart_run.parent / "eval"
     code = main(["evaluate", "--config", str(REPO / "configs" / "quickstart.yaml"), "--checkpoint",
                  str(model_dir), f"output_dir={out}", f"vars.data_dir={data}"])
     assert code == 0
     report = json.loads((out / "evaluation.json").read_text())
-    assert report["tasks"]["dpo_polite"]["val/accuracy"] > 0.8
-    assert report["tasks"]["sft"]["val/perplexity"] < 100  # uniform over the vocabulary: ~512
+    assert report["tasks"]["short"]["val/accuracy"] > 0.8

@@ -1,0 +1,62 @@
+"""Typed settings of the continual pieces: replay memory and evaluation. Import-light."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from lit_align.config.binding import Range
+from lit_align.data.config import SourceConfig
+from lit_align.errors import ConfigError
+
+
+@dataclass
+class MemoryConfig:
+    """Replay memory.
+
+    `per_task` rows of each finished task enter memory (a count, or a fraction
+    of its training rows when < 1). `policy` decides which rows stay:
+    `balanced` keeps an equal random share per task within `capacity`;
+    `reservoir` keeps a uniform sample of every row seen (needs `capacity`);
+    `score_ranked` keeps each task's highest-scored rows (the method scores them).
+    `replay_ratio` is the share of each training batch drawn from memory.
+    """
+
+    per_task: Annotated[float, Range(ge=0)] = 0
+    capacity: Annotated[int, Range(gt=0)] | None = None
+    policy: Literal["balanced", "reservoir", "score_ranked"] = "balanced"
+    replay_ratio: Annotated[float, Range(ge=0, lt=1)] = 0.0
+
+    def __post_init__(self) -> None:
+        if self.policy == "reservoir" and self.capacity is None:
+            raise ConfigError("policy 'reservoir' needs capacity (the total rows kept); set memory.capacity")
+        if self.per_task >= 1 and self.per_task != int(self.per_task):
+            raise ConfigError(f"per_task must be a fraction < 1 or a whole count (got {self.per_task})")
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_task > 0 or (self.policy == "reservoir" and self.capacity is not None)
+
+
+@dataclass
+class EvaluationConfig:
+    """Evaluation after every task on every task's eval split (the result matrix).
+
+    Without `splits`, the columns are the tasks whose data has `eval` preference
+    pairs; `splits` names them explicitly (e.g. per-domain splits for a
+    multi-task run). The score is preference accuracy against a fixed reference
+    model: a pair counts 1 when the evaluated model's log-ratio margin over the
+    reference is > 0, 0.5 when it is 0, else 0. The reference is the initial
+    model, or the policy right after `reference_task` (e.g. a leading SFT task:
+    measured against a random or pre-SFT model, margins mostly reflect what SFT
+    did to response lengths and format, not preferences); the matrix then has a
+    row for each task after it.
+    """
+
+    splits: dict[str, SourceConfig] = field(default_factory=dict)
+    reference_task: str | None = None
+    batch_size: Annotated[int, Range(gt=0)] = 16
+    max_length: Annotated[int, Range(gt=1)] = 512
+    max_prompt_length: Annotated[int, Range(gt=0)] = 256
+    forgetting: Literal["max", "avalanche"] = "max"
+    plots: bool = True

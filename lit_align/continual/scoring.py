@@ -1,0 +1,73 @@
+"""Scores of the policy on every eval split after every task, against a fixed reference.
+
+The reference is the initial model, or the policy right after
+`evaluation.reference_task`; its log-probs are computed once and stored with
+each checkpoint, so a resumed run scores against the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from lit_align.config.schema import RunConfig
+from lit_align.continual.evaluation import EvalSplit, cache_initial, margins, split_score
+from lit_align.continual.results import sequence_report
+from lit_align.data.collate import Collator
+
+
+class SequenceScorer:
+    """Per-example margins of the policy on every eval split against a fixed reference:
+    the initial model, or the policy right after `evaluation.reference_task`."""
+
+    def __init__(self, cfg: RunConfig, policy: Any, splits: list[EvalSplit]) -> None:
+        self.cfg = cfg
+        self.policy = policy
+        self.splits = splits
+        self.collator = Collator(kind="preference", pad_id=policy.tokenizer.pad_token_id)
+        self.task_names: list[str] = []  # tasks with a row in the matrix
+        self.margins_after: list[dict[str, list[float]]] = []
+        self.baseline: dict[str, list[float]] = {}
+        self.reference_set = False
+        self.setup_seconds = 0.0
+
+    def _margins(self) -> dict[str, list[float]]:
+        size = self.cfg.evaluation.batch_size
+        device = next(self.policy.model.parameters()).device
+        return {s.name: margins(self.policy.model, s, self.collator, size, device) for s in self.splits}
+
+    def set_reference(self) -> None:
+        """The current policy becomes the fixed reference every later score is relative to."""
+        start = time.perf_counter()
+        device = next(self.policy.model.parameters()).device
+        cache_initial(self.policy.model, self.splits, self.collator, self.cfg.evaluation.batch_size, device)
+        self.baseline = self._margins()
+        self.reference_set = True
+        self.setup_seconds += time.perf_counter() - start
+
+    def after_task(self, name: str) -> dict[str, float]:
+        if not self.reference_set:
+            if name == self.cfg.evaluation.reference_task:
+                self.set_reference()
+            return {}
+        self.task_names.append(name)
+        self.margins_after.append(self._margins())
+        return {f"eval/{s}": split_score(m) for s, m in self.margins_after[-1].items()}
+
+    def report(self) -> dict[str, Any]:
+        return sequence_report(self.task_names, [s.name for s in self.splits], self.margins_after,
+                               self.baseline, self.cfg.evaluation.forgetting)
+
+    def stored(self) -> dict[str, Any]:
+        reference = None
+        if self.reference_set:
+            reference = {s.name: [s.initial_chosen, s.initial_rejected] for s in self.splits}
+        return {"tasks": self.task_names, "baseline": self.baseline, "after": self.margins_after,
+                "reference": reference}
+
+    def restore(self, stored: dict[str, Any]) -> None:
+        self.task_names, self.baseline, self.margins_after = stored["tasks"], stored["baseline"], stored["after"]
+        if stored["reference"] is not None:
+            for split in self.splits:
+                split.initial_chosen, split.initial_rejected = stored["reference"][split.name]
+            self.reference_set = True

@@ -1,0 +1,96 @@
+"""What survives a crash: a checkpoint directory per completed task, committed by
+an atomic write of `state.json` that names it.
+
+Each checkpoint holds the policy weights (safetensors), the method state
+(safetensors), the replay memory (JSON) and the per-example margins (JSON).
+Writes go to the new directory first; `state.json` is replaced last, so a crash
+at any point leaves the previous task's checkpoint in force. Nothing here is
+unpickled on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+
+from lit_align.errors import UserError
+
+STATE_FILE = "state.json"
+
+
+@dataclass
+class SequenceState:
+    config_digest: str
+    completed: list[str] = field(default_factory=list)
+    checkpoint: str | None = None  # directory of the last completed task, relative to output_dir
+    parent_run_id: str | None = None
+    task_results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def config_digest(cfg: dict[str, Any]) -> str:
+    """Identity of a run's config, ignoring keys that do not change results."""
+    relevant = {k: v for k, v in cfg.items() if k not in ("output_dir", "tracking")}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, payload: Any) -> None:
+    atomic_write_text(path, json.dumps(payload, indent=2))
+
+
+def load_state(output_dir: Path, digest: str) -> SequenceState | None:
+    path = output_dir / STATE_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("config_digest") != digest:
+        raise UserError(
+            f"output_dir {output_dir} holds a run with a different config (state.json); "
+            f"use a new output_dir, or delete {path} to start this directory over"
+        )
+    return SequenceState(**data)
+
+
+def commit(output_dir: Path, state: SequenceState, previous: str | None) -> None:
+    """Make `state` the one in force, then drop the checkpoint it replaces."""
+    atomic_write_json(output_dir / STATE_FILE, asdict(state))
+    if previous and previous != state.checkpoint:
+        shutil.rmtree(output_dir / previous, ignore_errors=True)
+
+
+def save_checkpoint(directory: Path, *, model: torch.nn.Module, method_state: dict[str, torch.Tensor],
+                    memory: Any, margins: dict[str, Any]) -> None:
+    if directory.exists():  # a partial write of a crashed attempt
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    save_model(model, str(directory / "policy.safetensors"))  # handles tied weights
+    save_file({k: v.detach().contiguous().cpu() for k, v in method_state.items()},
+              str(directory / "method_state.safetensors"))
+    memory.save(directory / "memory.json")
+    (directory / "margins.json").write_text(json.dumps(margins))
+
+
+def load_checkpoint(directory: Path, model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load policy weights into `model`; return the method state and the stored margins."""
+    if not directory.is_dir():
+        raise UserError(f"checkpoint {directory} named by state.json is missing; delete state.json to start over")
+    missing, unexpected = load_model(model, str(directory / "policy.safetensors"), strict=False)
+    if unexpected:
+        raise UserError(f"checkpoint {directory} does not match the configured model ({len(unexpected)} "
+                        f"unexpected tensors); the model config changed since the run started")
+    method_state = load_file(str(directory / "method_state.safetensors"))
+    margins = json.loads((directory / "margins.json").read_text())
+    return method_state, margins

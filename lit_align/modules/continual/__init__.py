@@ -1,0 +1,1 @@
+"""Continual baselines and methods: DPO variants that carry state across tasks."""
