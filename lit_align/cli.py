@@ -59,6 +59,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lit_align.tracking.compare import markdown_table, rows_from_dirs, rows_from_mlflow, write_comparison
+
+    if bool(args.experiment) == bool(args.runs):
+        from lit_align.errors import UserError
+
+        raise UserError("give either --experiment NAME (with --tracking-uri) or --runs DIR [DIR ...]")
+    rows = rows_from_mlflow(args.tracking_uri, args.experiment) if args.experiment else rows_from_dirs(args.runs)
+    paths = write_comparison(rows, Path(args.out))
+    print(markdown_table(rows), end="")
+    print(f"written: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", "-c", action="append", required=True, metavar="YAML",
@@ -83,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("print-config", "print the merged, resolved config", cmd_print_config),
         ("evaluate", "score a model or exported checkpoint on the configured eval data", cmd_evaluate),
     ]
+    compare = sub.add_parser("compare", help="compare sequence metrics of several runs",
+                             description="compare sequence metrics of several runs")
+    compare.add_argument("--experiment", help="MLflow experiment holding the runs")
+    compare.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI")
+    compare.add_argument("--runs", nargs="+", metavar="DIR", help="output directories of runs")
+    compare.add_argument("--out", default="comparison", help="directory for the table, CSV and plot")
+    compare.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+    compare.set_defaults(func=cmd_compare)
     for name, help_text, func in commands:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_config_args(p)

@@ -7,14 +7,37 @@ import torch.nn.functional as F
 
 
 def ewc_penalty(
-    params: dict[str, torch.Tensor], anchors: dict[str, torch.Tensor], fisher: dict[str, torch.Tensor]
+    params: dict[str, torch.Tensor],
+    anchors: dict[str, torch.Tensor],
+    fisher: dict[str, torch.Tensor],
+    *,
+    mean: bool = False,
 ) -> torch.Tensor:
     """Elastic weight consolidation (Kirkpatrick et al. 2017, eq. 3 without lambda):
-    0.5 * sum_i F_i (theta_i - theta*_i)^2 over the parameters named in `fisher`."""
+    0.5 * sum_i F_i (theta_i - theta*_i)^2 over the parameters named in `fisher`;
+    with `mean`, divided by the number of those parameters (lambda then does not
+    scale with model size)."""
     total = torch.zeros((), dtype=torch.float32, device=next(iter(params.values())).device)
+    count = 0
     for name, weight in fisher.items():
         total = total + (weight * (params[name] - anchors[name]) ** 2).sum()
-    return 0.5 * total
+        count += weight.numel()
+    return 0.5 * total / count if mean and count else 0.5 * total
+
+
+def normalize_fisher(fisher: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Scale a diagonal Fisher to mean 1 over all its entries: relative importance only.
+
+    The DPO loss of a learned preference saturates, so its gradients (and any
+    Fisher built from them) shrink towards 0 exactly when a task is learned best;
+    normalising keeps which parameters matter and drops how converged the task was.
+    """
+    total = sum(float(f.sum()) for f in fisher.values())
+    count = sum(f.numel() for f in fisher.values())
+    if total <= 0:
+        return fisher
+    scale = count / total
+    return {k: v * scale for k, v in fisher.items()}
 
 
 def token_kl(

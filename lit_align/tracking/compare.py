@@ -1,0 +1,82 @@
+"""`lit-align compare`: sequence metrics of several runs side by side.
+
+Runs come from an MLflow experiment (the parent runs lit-align tags as
+sequences) or from output directories (their results.json). Writes a Markdown
+table, a CSV and a bar chart of the headline metrics.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from lit_align.continual.results import SCALAR_METRICS
+from lit_align.errors import UserError
+from lit_align.tracking.mlflow import SEQUENCE_TAG
+
+
+def rows_from_mlflow(tracking_uri: str, experiment: str) -> list[dict[str, Any]]:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise UserError(f"no MLflow experiment named {experiment!r} at {tracking_uri}; check --experiment")
+    runs = client.search_runs([found.experiment_id], filter_string=f"tags.`{SEQUENCE_TAG}` = 'sequence'")
+    return [{"run": r.info.run_name or r.info.run_id,
+             **{k: r.data.metrics.get(f"seq/{k}") for k in SCALAR_METRICS}} for r in runs]
+
+
+def rows_from_dirs(dirs: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for d in dirs:
+        path = Path(d) / "results.json"
+        if not path.is_file():
+            raise UserError(f"{path} not found; pass output directories of lit-align runs")
+        metrics = json.loads(path.read_text())["metrics"]
+        rows.append({"run": Path(d).name, **{k: metrics.get(k) for k in SCALAR_METRICS}})
+    return rows
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    columns = [k for k in SCALAR_METRICS if any(r.get(k) is not None for r in rows)]
+    lines = ["| run | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for r in rows:
+        cells = [f"{r[k]:+.4f}" if r.get(k) is not None else "-" for k in columns]
+        lines.append(f"| {r['run']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    if not rows:
+        raise UserError("no lit-align sequence runs found to compare")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / "comparison.md"
+    md.write_text(markdown_table(rows))
+    table = out_dir / "comparison.csv"
+    with table.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["run", *SCALAR_METRICS])
+        writer.writeheader()
+        writer.writerows(rows)
+    return [md, table, plot_comparison(rows, out_dir / "comparison.png")]
+
+
+def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
+    from lit_align.tracking.plots import _pyplot
+
+    plt = _pyplot()
+    keys = [k for k in ("average_score", "bwt", "forgetting", "nfr_mean_consecutive") if any(r.get(k) is not None
+                                                                                           for r in rows)]
+    fig, ax = plt.subplots(figsize=(1.5 + 1.4 * len(keys), 3.5))
+    width = 0.8 / len(rows)
+    for i, r in enumerate(rows):
+        ax.bar([k + i * width for k in range(len(keys))], [r.get(k) or 0.0 for k in keys], width, label=r["run"])
+    ax.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))], keys)
+    ax.axhline(0, color="black", linewidth=0.5)
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
