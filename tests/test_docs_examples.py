@@ -20,7 +20,8 @@ BLOCKS = [
 
 
 @pytest.mark.parametrize("doc,index,block", BLOCKS, ids=[f"{d}#{i}" for d, i, _ in BLOCKS])
-def test_docs_yaml_example_validates(doc, index, block, tmp_path):
+def test_docs_yaml_example_validates(doc, index, block, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "docs" / "examples"))  # user classes of docs/extending.md
     fragment = yaml.safe_load(block)
     if set(fragment) == {"method"}:  # a method node shown on its own
         method_type = typing.get_type_hints(TaskConfig, include_extras=True)["method"]
