@@ -34,7 +34,7 @@ def base_config(data_dir: Path, out: Path) -> dict:
     return {
         "output_dir": str(out),
         "tracking": {"backend": "none"},
-        "export": False,
+        "export": "none",
         "model": {"class_path": "tiny", "init_args": {"n_layer": 1, "d_model": 32, "n_head": 2}},
         "trainer": {"max_steps": 1, "accelerator": "cpu", "enable_progress_bar": False},
         "sequence": [

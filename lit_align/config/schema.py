@@ -44,5 +44,5 @@ class RunConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    export: bool = True
+    export: Literal["last", "every_task", "none"] = "last"  # Hugging Face model directories
     vars: dict[str, Any] = field(default_factory=dict)  # free values for ${vars.x} interpolation

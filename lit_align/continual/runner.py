@@ -39,8 +39,11 @@ FAIL_AFTER_TASK_ENV = "LIT_ALIGN_FAIL_AFTER_TASK"
 def quiet_third_party() -> None:
     """Progress bars and adverts from dependencies drown the training display."""
     import datasets
+    import torch
     from transformers.utils import logging as hf_logging
 
+    if not torch.cuda.is_available():  # DeepSpeed (imported by transformers' save) warns when it guesses
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
     datasets.disable_progress_bars()
     hf_logging.disable_progress_bar()
     rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
@@ -206,7 +209,8 @@ class TaskSequenceRunner:
         with clock.phase("evaluation"):
             scores = scoring.after_task(task.name)
         with clock.phase("export"):
-            if self.config.export:
+            last = index == len(self.config.sequence) - 1
+            if self.config.export == "every_task" or (self.config.export == "last" and last):
                 module.export(self.output_dir / "tasks" / task.name)
         metrics = {k: round(float(v), 6) for k, v in sorted(trainer.callback_metrics.items())}
         tracker.log_task_end(logger, scores, step=index)

@@ -37,7 +37,7 @@ def sequence_config(tmp_path, *, method="dpo", memory=None, extra_args=None, out
     cfg = {
         "seed": 3,
         "output_dir": str(tmp_path / out),
-        "export": False,
+        "export": "none",
         "tracking": {"backend": "none"},
         "model": {"class_path": "tiny", "init_args": {"n_layer": 1, "d_model": 32, "n_head": 2}},
         "trainer": {"max_steps": 4, "accelerator": "cpu", "enable_progress_bar": False},
