@@ -27,7 +27,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from lit_align.config.validate import validate_config
     from lit_align.errors import ConfigError
 
-    problems = validate_config(_load(args))
+    problems = validate_config(_load(args), check_data=not args.skip_data)
     if problems:
         raise ConfigError(problems)
     print(f"ok: {', '.join(args.config)} is valid")
@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_config_args(p)
         p.set_defaults(func=func)
+        if name == "validate":
+            p.add_argument("--skip-data", action="store_true",
+                           help="check the config only, not that data sources open (e.g. hub data not here)")
         if name == "evaluate":
             p.add_argument("--checkpoint", metavar="DIR",
                            help="an exported model directory (default: the configured model)")

@@ -13,14 +13,16 @@ import json
 import random
 from pathlib import Path
 
-from lit_align.data.synthetic import DOMAINS, preference_pairs
+from lit_align.data.synthetic import preference_pairs
+
+QUICKSTART_DOMAINS = ("polite", "colors", "short")
 
 
 def sft_mixed(n: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     rows = []
-    for domain in DOMAINS:
-        for pair in preference_pairs(domain, n // len(DOMAINS), seed):
+    for domain in QUICKSTART_DOMAINS:
+        for pair in preference_pairs(domain, n // len(QUICKSTART_DOMAINS), seed):
             completion = pair["chosen"] if rng.random() < 0.5 else pair["rejected"]
             rows.append({"prompt": pair["prompt"], "completion": completion, "domain": domain})
     rng.shuffle(rows)
@@ -38,7 +40,7 @@ def main() -> None:
     out = Path(parser.parse_args().out)
     write_jsonl(out / "sft_train.jsonl", sft_mixed(600, seed=0))
     write_jsonl(out / "sft_eval.jsonl", sft_mixed(90, seed=1))
-    for domain in DOMAINS:
+    for domain in QUICKSTART_DOMAINS:
         write_jsonl(out / f"{domain}_train.jsonl", preference_pairs(domain, 256, seed=0))
         write_jsonl(out / f"{domain}_eval.jsonl", preference_pairs(domain, 64, seed=1))
     print(f"wrote {out}")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from lit_align.config.binding import Range
+from lit_align.continual.generation import GenerationConfig
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError
 
@@ -50,7 +51,9 @@ class EvaluationConfig:
     model, or the policy right after `reference_task` (e.g. a leading SFT task:
     measured against a random or pre-SFT model, margins mostly reflect what SFT
     did to response lengths and format, not preferences); the matrix then has a
-    row for each task after it.
+    row for each task after it. With `generation`, the policy also answers the
+    first prompts of every split and a scorer rates the answers: a second matrix
+    (mean score) with the same metrics and MUSCLE's continuous flip rates.
     """
 
     splits: dict[str, SourceConfig] = field(default_factory=dict)
@@ -60,3 +63,4 @@ class EvaluationConfig:
     max_prompt_length: Annotated[int, Range(gt=0)] = 256
     forgetting: Literal["max", "avalanche"] = "max"
     plots: bool = True
+    generation: GenerationConfig | None = None

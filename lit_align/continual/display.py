@@ -61,6 +61,16 @@ class SequenceDisplay:
         for name, row in zip(report["tasks"], report["matrix"], strict=True):
             matrix.add_row(name, *(f"{v:.3f}" for v in row))
         self.console.print(matrix)
+        if "generation" in report:
+            generated = Table(title="generated answers: mean score")
+            generated.add_column("after \\ on")
+            for split in report["splits"]:
+                generated.add_column(split, justify="right")
+            gen = report["generation"]
+            generated.add_row("(reference)", *(f"{v:.3f}" for v in gen["baseline"]))
+            for name, row in zip(gen["tasks"], gen["matrix"], strict=True):
+                generated.add_row(name, *(f"{v:.3f}" for v in row))
+            self.console.print(generated)
         metrics = Table(title="sequence metrics")
         metrics.add_column("metric")
         metrics.add_column("value", justify="right")

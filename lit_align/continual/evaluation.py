@@ -27,6 +27,7 @@ class EvalSplit:
 
     name: str
     columns: dict[str, list[Any]]
+    prompts: list[str] = field(default_factory=list)  # distinct prompt texts, for generation
     initial_chosen: list[float] = field(default_factory=list)
     initial_rejected: list[float] = field(default_factory=list)
 
@@ -57,7 +58,8 @@ def build_eval_splits(run: RunConfig, tokenizer: Any) -> list[EvalSplit]:
     splits = []
     for name, source, settings, where in _split_sources(run):
         columns, _ = tokenize_dataset(load_source(source, where), "preference", tokenizer, settings, where)
-        splits.append(EvalSplit(name=name, columns=columns))
+        texts = tokenizer.batch_decode(columns["prompt_ids"], skip_special_tokens=False)
+        splits.append(EvalSplit(name=name, columns=columns, prompts=list(dict.fromkeys(texts))))
     return splits
 
 

@@ -34,7 +34,8 @@ def matrix_csv(report: dict[str, Any]) -> str:
 
 def write_results(output_dir: Path, report: dict[str, Any], tasks: list[dict[str, Any]],
                   baseline: dict[str, list[float]], margins_after: list[dict[str, list[float]]], *,
-                  complete: bool, plots: bool, setup_seconds: float) -> list[Path]:
+                  complete: bool, plots: bool, setup_seconds: float,
+                  generated: dict[str, Any] | None = None) -> list[Path]:
     """Write (atomically) everything a reader of the run needs; return the paths written."""
     results = output_dir / "results.json"
     atomic_write_json(results, {
@@ -45,7 +46,8 @@ def write_results(output_dir: Path, report: dict[str, Any], tasks: list[dict[str
     })
     per_example = output_dir / "per_example.json"
     atomic_write_json(per_example, {"splits": report["splits"], "tasks": report["tasks"],
-                                    "baseline": baseline, "after": margins_after})
+                                    "baseline": baseline, "after": margins_after,
+                                    **({"generated": generated} if generated else {})})
     matrix = output_dir / "matrix.csv"
     atomic_write_text(matrix, matrix_csv(report))
     paths = [results, per_example, matrix, output_dir / "config.yaml"]

@@ -33,19 +33,31 @@ def _flips(before: dict[str, list[float]], after: dict[str, list[float]], splits
     return {"overall": pooled._asdict(), "per_split": per_split}
 
 
+def _continuous(before: dict[str, list[float]], after: dict[str, list[float]], splits: list[str]) -> dict[str, Any]:
+    per_split = {s: M.continuous_flips(before[s], after[s])._asdict() for s in splits}
+    pooled = M.continuous_flips([v for s in splits for v in before[s]], [v for s in splits for v in after[s]])
+    return {"overall": pooled._asdict(), "per_split": per_split}
+
+
 def sequence_report(
     task_names: list[str],
     split_names: list[str],
     margins_after: list[dict[str, list[float]]],
     baseline_margins: dict[str, list[float]],
     forgetting_form: str = "max",
+    *,
+    generated: bool = False,
 ) -> dict[str, Any]:
-    """Metrics of a (possibly partial) sequence from its per-example margins.
+    """Metrics of a (possibly partial) sequence from its per-example values.
 
-    `margins_after[k][split]` are the margins after task k (k < number of completed tasks).
+    `margins_after[k][split]` are the per-example values after task k: preference
+    margins (scored 1 / 0.5 / 0, discrete flips), or with `generated` the scores of
+    generated answers (averaged; MUSCLE's continuous flips).
     """
-    matrix = [[split_score(row[s]) for s in split_names] for row in margins_after]
-    baseline = [split_score(baseline_margins[s]) for s in split_names]
+    score = (lambda values: float(np.mean(values))) if generated else split_score
+    flips = _continuous if generated else _flips
+    matrix = [[score(row[s]) for s in split_names] for row in margins_after]
+    baseline = [score(baseline_margins[s]) for s in split_names]
     report: dict[str, Any] = {
         "tasks": task_names[: len(margins_after)],
         "splits": split_names,
@@ -75,11 +87,11 @@ def sequence_report(
     else:
         mets["average_score"] = float(np.mean(final))
     mets["flips_consecutive"] = [
-        {"from": task_names[k - 1], "to": task_names[k], **_flips(margins_after[k - 1], margins_after[k], split_names)}
+        {"from": task_names[k - 1], "to": task_names[k], **flips(margins_after[k - 1], margins_after[k], split_names)}
         for k in range(1, done)
     ]
     if done > 1:
-        vs_first = _flips(margins_after[0], margins_after[-1], split_names)
+        vs_first = flips(margins_after[0], margins_after[-1], split_names)
         mets["nfr_vs_first"] = vs_first["overall"]["nfr"]
         mets["pfr_vs_first"] = vs_first["overall"]["pfr"]
         consecutive = [f["overall"] for f in mets["flips_consecutive"]]

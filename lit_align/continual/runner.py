@@ -233,7 +233,9 @@ class TaskSequenceRunner:
         return write_results(self.output_dir, report, state.task_results, scoring.baseline, scoring.margins_after,
                              complete=len(state.completed) == len(self.config.sequence),
                              plots=final and self.config.evaluation.plots,
-                             setup_seconds=scoring.setup_seconds)
+                             setup_seconds=scoring.setup_seconds,
+                             generated={"baseline": scoring.generated_baseline, "after": scoring.generated_after}
+                             if scoring.generation is not None else None)
 
 
 class _timed:

@@ -12,6 +12,7 @@ from typing import Any
 
 from lit_align.config.schema import RunConfig
 from lit_align.continual.evaluation import EvalSplit, cache_initial, margins, split_score
+from lit_align.continual.generation import generate
 from lit_align.continual.results import sequence_report
 from lit_align.data.collate import Collator
 
@@ -30,11 +31,26 @@ class SequenceScorer:
         self.baseline: dict[str, list[float]] = {}
         self.reference_set = False
         self.setup_seconds = 0.0
+        gen = cfg.evaluation.generation
+        self.generation = gen
+        self.gold_scorer = gen.scorer.instantiate() if gen is not None else None
+        self.generated_after: list[dict[str, list[float]]] = []
+        self.generated_baseline: dict[str, list[float]] = {}
 
     def _margins(self) -> dict[str, list[float]]:
         size = self.cfg.evaluation.batch_size
         device = next(self.policy.model.parameters()).device
         return {s.name: margins(self.policy.model, s, self.collator, size, device) for s in self.splits}
+
+    def _generated_scores(self) -> dict[str, list[float]]:
+        """Gold scores of the policy's answers to the first prompts of every split."""
+        assert self.generation is not None and self.gold_scorer is not None
+        scores = {}
+        for split in self.splits:
+            prompts = split.prompts[: self.generation.num_prompts]
+            answers = generate(self.policy.model, self.policy.tokenizer, prompts, self.generation, self.cfg.seed)
+            scores[split.name] = [float(x) for x in self.gold_scorer.score(split.name, prompts, answers)]
+        return scores
 
     def set_reference(self) -> None:
         """The current policy becomes the fixed reference every later score is relative to."""
@@ -42,6 +58,8 @@ class SequenceScorer:
         device = next(self.policy.model.parameters()).device
         cache_initial(self.policy.model, self.splits, self.collator, self.cfg.evaluation.batch_size, device)
         self.baseline = self._margins()
+        if self.generation is not None:
+            self.generated_baseline = self._generated_scores()
         self.reference_set = True
         self.setup_seconds += time.perf_counter() - start
 
@@ -52,21 +70,34 @@ class SequenceScorer:
             return {}
         self.task_names.append(name)
         self.margins_after.append(self._margins())
-        return {f"eval/{s}": split_score(m) for s, m in self.margins_after[-1].items()}
+        scores = {f"eval/{s}": split_score(m) for s, m in self.margins_after[-1].items()}
+        if self.generation is not None:
+            self.generated_after.append(self._generated_scores())
+            scores |= {f"eval_generated/{s}": sum(v) / len(v) for s, v in self.generated_after[-1].items()}
+        return scores
 
     def report(self) -> dict[str, Any]:
-        return sequence_report(self.task_names, [s.name for s in self.splits], self.margins_after,
-                               self.baseline, self.cfg.evaluation.forgetting)
+        names = [s.name for s in self.splits]
+        report = sequence_report(self.task_names, names, self.margins_after, self.baseline,
+                                 self.cfg.evaluation.forgetting)
+        if self.generation is not None:
+            report["generation"] = sequence_report(self.task_names, names, self.generated_after,
+                                                   self.generated_baseline, self.cfg.evaluation.forgetting,
+                                                   generated=True)
+        return report
 
     def stored(self) -> dict[str, Any]:
         reference = None
         if self.reference_set:
             reference = {s.name: [s.initial_chosen, s.initial_rejected] for s in self.splits}
         return {"tasks": self.task_names, "baseline": self.baseline, "after": self.margins_after,
-                "reference": reference}
+                "reference": reference, "generated_baseline": self.generated_baseline,
+                "generated_after": self.generated_after}
 
     def restore(self, stored: dict[str, Any]) -> None:
         self.task_names, self.baseline, self.margins_after = stored["tasks"], stored["baseline"], stored["after"]
+        self.generated_baseline = stored.get("generated_baseline", {})
+        self.generated_after = stored.get("generated_after", [])
         if stored["reference"] is not None:
             for split in self.splits:
                 split.initial_chosen, split.initial_rejected = stored["reference"][split.name]

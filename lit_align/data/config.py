@@ -15,15 +15,20 @@ class SourceConfig:
 
     Either `datasets.load_dataset(path, name=..., data_files=..., split=...)`
     (a hub id, a local directory, or a builder such as "json"/"parquet"/"csv"
-    with `data_files`), or inline `records` (a list of mappings).
+    with `data_files`), or inline `records` (a list of mappings). `format`
+    converts a published layout (HH-RLHF, SHP, UltraFeedback-binarized) to
+    prompt/chosen/rejected; `filter` then keeps one domain, e.g.
+    `{domain: askculinary}` to split SHP by subreddit; `limit` caps the rows.
     """
 
     path: str | None = None
     data_files: str | list[str] | dict[str, Any] | None = None
     name: str | None = None
+    data_dir: str | None = None
     split: str = "train"
     records: list[dict[str, Any]] | None = None
-    format: Literal["auto", "hh_rlhf"] = "auto"
+    format: Literal["auto", "hh_rlhf", "shp", "ultrafeedback"] = "auto"
+    filter: dict[str, Any] | None = None  # keep rows whose column equals the value (or is in the list)
     limit: Annotated[int, Range(gt=0)] | None = None
 
 

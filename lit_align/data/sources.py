@@ -22,7 +22,8 @@ def load_source(source: SourceConfig, where: str) -> Any:
     elif source.path is not None:
         try:
             dataset = datasets.load_dataset(
-                source.path, name=source.name, data_files=source.data_files, split=source.split
+                source.path, name=source.name, data_dir=source.data_dir, data_files=source.data_files,
+                split=source.split,
             )
         except FileNotFoundError as exc:
             raise DataError(
@@ -37,15 +38,29 @@ def load_source(source: SourceConfig, where: str) -> Any:
             ) from exc
     else:
         raise DataError(f"{where}: set 'path' (a dataset or file builder) or inline 'records'")
-    if source.limit is not None:
-        dataset = dataset.select(range(min(source.limit, len(dataset))))
     if source.format != "auto":
         convert = CONVERTERS[source.format]
         try:
             dataset = dataset.map(convert, remove_columns=dataset.column_names)
         except (KeyError, ValueError) as exc:
             raise DataError(f"{where}: rows are not in the {source.format!r} layout ({exc})") from exc
+    if source.filter:
+        dataset = _filter(dataset, source.filter, where)
+    if source.limit is not None:
+        dataset = dataset.select(range(min(source.limit, len(dataset))))
     return dataset
+
+
+def _filter(dataset: Any, conditions: dict[str, Any], where: str) -> Any:
+    missing = [c for c in conditions if c not in dataset.column_names]
+    if missing:
+        raise DataError(f"{where}.filter: no column(s) {', '.join(map(repr, missing))} "
+                        f"(columns: {', '.join(dataset.column_names)})")
+    wanted = {c: set(v) if isinstance(v, list) else {v} for c, v in conditions.items()}
+    kept = dataset.filter(lambda row: all(row[c] in values for c, values in wanted.items()))
+    if len(kept) == 0:
+        raise DataError(f"{where}.filter: no row matches {conditions}; check the values")
+    return kept
 
 
 def _first_line(exc: BaseException) -> str:
