@@ -19,7 +19,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,6 @@ def run_one(config: dict[str, Any], path: Path) -> dict[str, Any]:
     from lit_align.cli import main
 
     path.write_text(json.dumps(config))
-    start = time.perf_counter()
     if main(["fit", "--config", str(path)]) != 0:
         raise RuntimeError(f"suite run {path} failed")
     results = json.loads((Path(config["output_dir"]) / "results.json").read_text())
