@@ -107,7 +107,6 @@ class TaskSequenceRunner:
         dm = AlignmentDataModule(task.data, kind=module.data_kind, tokenizer=policy.tokenizer,
                                  where=f"sequence[{index}].data")
         dm.setup("fit")
-        dm.own_train_set = dm.train_set
         ratio = self.config.memory.replay_ratio
         if ratio > 0 and len(memory):
             columns = set(dm.train_set.column_names)

@@ -30,6 +30,7 @@ class AlignmentDataModule(L.LightningDataModule):
         self.tokenizer = tokenizer
         self.where = where
         self.train_set: Any = None
+        self.own_train_set: Any = None  # the task's own rows, before replay rows are mixed in
         self.eval_set: Any = None
         self.reports: list[RowReport] = []
 
@@ -53,7 +54,7 @@ class AlignmentDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         """`fit` prepares both splits; `validate` only the eval split."""
         if self.train_set is None and stage != "validate":
-            self.train_set = self._prepare(self.config.train, "train")
+            self.train_set = self.own_train_set = self._prepare(self.config.train, "train")
         if self.eval_set is None and self.config.eval is not None:
             self.eval_set = self._prepare(self.config.eval, "eval")
 
