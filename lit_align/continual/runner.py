@@ -202,23 +202,24 @@ class TaskSequenceRunner:
             trainer.fit(module, datamodule=dm)
         with clock.phase("method_end"):
             method_state = module.on_task_end(context)
-            own = dm.own_train_set
-            rows = [dict(own[i]) | {"task": task.name} for i in range(len(own))]
-            memory.add(task.name, rows, module.select_for_memory(context))
+            scores = module.select_for_memory(context)
+            if memory.config.enabled:  # materialise the task's rows only when a memory keeps some
+                own = dm.own_train_set
+                memory.add(task.name, [dict(own[i]) | {"task": task.name} for i in range(len(own))], scores)
         with clock.phase("evaluation"):
-            scores = scoring.after_task(task.name)
+            eval_scores = scoring.after_task(task.name)
         with clock.phase("export"):
             last = index == len(self.config.sequence) - 1
             if self.config.export == "every_task" or (self.config.export == "last" and last):
                 module.export(self.output_dir / "tasks" / task.name)
         metrics = {k: round(float(v), 6) for k, v in sorted(trainer.callback_metrics.items())}
-        tracker.log_task_end(logger, scores, step=index)
+        tracker.log_task_end(logger, eval_scores, step=index)
         result = {
             "name": task.name,
             "method": type(module).__name__,
             "steps": trainer.global_step,
             "metrics": metrics,
-            "scores": scores,
+            "scores": eval_scores,
             "data": [r.summary() for r in dm.reports],
             "memory_size": len(memory),
             "seconds": {k: round(v, 3) for k, v in clock.seconds.items()},
