@@ -18,8 +18,8 @@ def evaluate_run(config: RunConfig, *, checkpoint: str | None = None) -> dict[st
     from rich.console import Console
 
     from lit_align.continual.runner import quiet_third_party
-    from lit_align.continual.state import atomic_write_json
     from lit_align.data.datamodule import AlignmentDataModule
+    from lit_align.io import atomic_write_json
     from lit_align.models import HFModelSpec
 
     quiet_third_party()

@@ -4,7 +4,6 @@ interpolation, then dotlist overrides (`sequence.0.method.init_args.beta=0.2`)."
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from lit_align.errors import ConfigError
+from lit_align.io import atomic_write_text
 
 
 def _load_file(path: str) -> DictConfig:
@@ -97,12 +97,7 @@ def to_yaml(cfg: dict[str, Any]) -> str:
 
 def save_config(cfg: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write the resolved config atomically, so a crash never leaves half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".config-", suffix=".yaml")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(to_yaml(cfg))
-    os.replace(tmp, target)
+    atomic_write_text(path, to_yaml(cfg))
 
 
 __all__ = ["ListConfig", "load_config", "save_config", "to_yaml"]

@@ -8,13 +8,13 @@ re-tokenisation. The memory saves to JSON: nothing is ever unpickled.
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lit_align.continual.config import MemoryConfig
+from lit_align.io import atomic_write_json
 
 Row = dict[str, Any]
 
@@ -120,10 +120,7 @@ class ReplayMemory:
         return {"seen": self.seen, "rng": _rng_state(self.rng), "rows_by_task": self.rows_by_task}
 
     def save(self, path: str | Path) -> None:
-        target = Path(path)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state()))
-        os.replace(tmp, target)
+        atomic_write_json(path, self.state(), indent=None)
 
     @classmethod
     def load(cls, path: str | Path, config: MemoryConfig) -> ReplayMemory:

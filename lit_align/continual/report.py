@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from lit_align.continual.state import atomic_write_json, atomic_write_text
+from lit_align.io import atomic_write_json, atomic_write_text
 
 
 def timing_summary(tasks: list[dict[str, Any]], setup_seconds: float) -> dict[str, float]:

@@ -10,9 +10,11 @@ after its last completed task. A single-stage run is a sequence of one task.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,23 +58,16 @@ class _DropAdverts(logging.Filter):
         return "litlogger" not in record.getMessage()
 
 
-class _Clock:
-    """Wall time per phase of a task (P3: everything that is not an optimiser step)."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def phase(self, name: str):
-        clock = self
-
-        class _Phase:
-            def __enter__(self) -> None:
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc: object) -> None:
-                clock.seconds[name] = clock.seconds.get(name, 0.0) + time.perf_counter() - self.start
-
-        return _Phase()
+@contextlib.contextmanager
+def timed(seconds: dict[str, float], *names: str) -> Iterator[None]:
+    """Add the wall time of the block to each of `seconds[name]` (P3: the phases of a task)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent = time.perf_counter() - start
+        for name in names:
+            seconds[name] = round(seconds.get(name, 0.0) + spent, 3)
 
 
 class TaskSequenceRunner:
@@ -165,7 +160,7 @@ class TaskSequenceRunner:
             previous = state.checkpoint
             state.checkpoint = f"checkpoints/{index:03d}-{task.name}"
             state.completed.append(task.name)
-            with _timed(result, "checkpoint"):
+            with timed(result["seconds"], "checkpoint", "total"):
                 S.save_checkpoint(self.output_dir / state.checkpoint, model=policy.model, method_state=method_state,
                                   memory=memory, margins=scoring.stored())
                 self._write_results(report, state, scoring)
@@ -186,29 +181,29 @@ class TaskSequenceRunner:
 
         from lit_align.modules.base import TaskContext
 
-        clock = _Clock()
+        seconds: dict[str, float] = {}
         start = time.perf_counter()
         L.seed_everything(self.config.seed + index, workers=True, verbose=False)
         module = self._build_module(task, index, policy)
-        with clock.phase("data"):
+        with timed(seconds, "data"):
             dm = self._datamodule(task, index, module, policy, memory)
         context = TaskContext(name=task.name, index=index, datamodule=dm, memory=memory,
                               method_state=dict(method_state), build_initial_model=self._build_initial_model)
-        with clock.phase("reference_caching"):
+        with timed(seconds, "reference_caching"):
             module.on_task_start(context)
         logger = tracker.task_logger(task.name, index, task.method.class_path)
         trainer = L.Trainer(**self._trainer_kwargs(task, logger))
-        with clock.phase("train"):
+        with timed(seconds, "train"):
             trainer.fit(module, datamodule=dm)
-        with clock.phase("method_end"):
+        with timed(seconds, "method_end"):
             method_state = module.on_task_end(context)
             scores = module.select_for_memory(context)
             if memory.config.enabled:  # materialise the task's rows only when a memory keeps some
                 own = dm.own_train_set
                 memory.add(task.name, [dict(own[i]) | {"task": task.name} for i in range(len(own))], scores)
-        with clock.phase("evaluation"):
+        with timed(seconds, "evaluation"):
             eval_scores = scoring.after_task(task.name)
-        with clock.phase("export"):
+        with timed(seconds, "export"):
             last = index == len(self.config.sequence) - 1
             if self.config.export == "every_task" or (self.config.export == "last" and last):
                 module.export(self.output_dir / "tasks" / task.name)
@@ -222,9 +217,8 @@ class TaskSequenceRunner:
             "scores": eval_scores,
             "data": [r.summary() for r in dm.reports],
             "memory_size": len(memory),
-            "seconds": {k: round(v, 3) for k, v in clock.seconds.items()},
+            "seconds": seconds | {"total": round(time.perf_counter() - start, 3)},
         }
-        result["seconds"]["total"] = round(time.perf_counter() - start, 3)
         return result, method_state
 
     def _write_results(self, report, state, scoring, final: bool = False) -> list[Path]:
@@ -236,19 +230,3 @@ class TaskSequenceRunner:
                              setup_seconds=scoring.setup_seconds,
                              generated={"baseline": scoring.generated_baseline, "after": scoring.generated_after}
                              if scoring.generation is not None else None)
-
-
-class _timed:
-    """Add the wall time of a block to `result["seconds"][name]` and to its total."""
-
-    def __init__(self, result: dict[str, Any], name: str) -> None:
-        self.result, self.name = result, name
-
-    def __enter__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        spent = round(time.perf_counter() - self.start, 3)
-        seconds = self.result["seconds"]
-        seconds[self.name] = seconds.get(self.name, 0) + spent
-        seconds["total"] = round(seconds.get("total", 0) + spent, 3)

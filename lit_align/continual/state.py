@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from lit_align.errors import UserError
+from lit_align.io import atomic_write_json
 
 STATE_FILE = "state.json"
 
@@ -39,16 +39,6 @@ def config_digest(cfg: dict[str, Any]) -> str:
     """Identity of a run's config, ignoring keys that do not change results."""
     relevant = {k: v for k, v in cfg.items() if k not in ("output_dir", "tracking")}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, payload: Any) -> None:
-    atomic_write_text(path, json.dumps(payload, indent=2))
 
 
 def load_state(output_dir: Path, digest: str) -> SequenceState | None:

@@ -59,6 +59,11 @@ class AlignmentDataModule(L.LightningDataModule):
             self.eval_set = self._prepare(self.config.eval, "eval")
 
     @property
+    def eval_batch_size(self) -> int:
+        """Batch size of passes without gradients (evaluation, reference caching)."""
+        return self.config.eval_batch_size or self.config.batch_size
+
+    @property
     def collator(self) -> Collator:
         return Collator(kind=self.kind, pad_id=self.tokenizer.pad_token_id)
 
@@ -77,5 +82,4 @@ class AlignmentDataModule(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader | list:
         if self.eval_set is None:
             return []
-        size = self.config.eval_batch_size or self.config.batch_size
-        return self._loader(self.eval_set, size, shuffle=False)
+        return self._loader(self.eval_set, self.eval_batch_size, shuffle=False)

@@ -99,13 +99,12 @@ class DPOModule(AlignmentModule):
         context = None
         if reference_model is None and self.reference_mode == "adapter":
             context = adapter_disabled
-        size = datamodule.config.eval_batch_size or datamodule.config.batch_size
         for attr in ("train_set", "eval_set"):
             dataset = getattr(datamodule, attr)
             if dataset is None:
                 continue
             chosen, rejected = compute_reference_columns(
-                model, dataset, datamodule.collator, batch_size=size,
+                model, dataset, datamodule.collator, batch_size=datamodule.eval_batch_size,
                 average=self.variant.length_normalized, device=self.device, mode=self.logprob_mode,
                 context=context,
             )
