@@ -159,20 +159,14 @@ def _apply(cfg: dict, changes: dict, data_dir: Path) -> dict:
     return cfg
 
 
-@pytest.mark.parametrize("changes,expected", [c[1:] for c in VALIDATE_CASES + DATA_CASES],
-                         ids=[c[0] for c in VALIDATE_CASES + DATA_CASES])
-def test_validate_rejects(changes, expected, data_dir, tmp_path, capsys):
-    cfg = _apply(base_config(data_dir, tmp_path / "out"), changes, data_dir)
-    code, err = _run("validate", cfg, tmp_path, capsys)
-    assert code == 2
-    assert expected in err
-    assert "Traceback" not in err
+REJECTED = [("validate", *c) for c in VALIDATE_CASES + DATA_CASES] + [("fit", *c) for c in FIT_CASES]
 
 
-@pytest.mark.parametrize("changes,expected", [c[1:] for c in FIT_CASES], ids=[c[0] for c in FIT_CASES])
-def test_fit_rejects(changes, expected, data_dir, tmp_path, capsys):
+@pytest.mark.parametrize("command,changes,expected", [(c[0], *c[2:]) for c in REJECTED],
+                         ids=[f"{c[0]}-{c[1]}" for c in REJECTED])
+def test_rejected_with_exit_2_and_one_message(command, changes, expected, data_dir, tmp_path, capsys):
     cfg = _apply(base_config(data_dir, tmp_path / "out"), changes, data_dir)
-    code, err = _run("fit", cfg, tmp_path, capsys)
+    code, err = _run(command, cfg, tmp_path, capsys)
     assert code == 2
     assert expected in err
     assert "Traceback" not in err
