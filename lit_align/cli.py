@@ -112,6 +112,71 @@ def _add_compat_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_compat)
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    import json
+
+    from lit_align.feedback.build import build_feedback_data, evaluate_model, load_feedback_config
+    from lit_align.io import atomic_write_json
+
+    cfg, raw = load_feedback_config(args.config, args.overrides)
+    if args.action == "build":
+        report = build_feedback_data(cfg, raw, force=args.force)
+        state = "reused (same config; --force rebuilds)" if report["cached"] else "built"
+        print(f"{state}: {report['train_rows']} training rows, test prompts {report['test_rows']}, "
+              f"left out {report['left_out'] or 'nothing'} -> {cfg.output_dir}")
+        return 0
+    if not args.model:
+        raise UserError("lit-align feedback eval: give --model DIR (an exported model directory)")
+    report = evaluate_model(cfg, args.model)
+    print(f"S_in {report['s_in']:.3f}  S_out {report['s_out']:.3f}  S_overall {report['s_overall']:.3f}  "
+          + "  ".join(f"{s}: n={v['n']} unjudged={v['unjudged']}" for s, v in report["scopes"].items()))
+    if args.out:
+        atomic_write_json(args.out, report)
+        print(f"written: {args.out}")
+    else:
+        print(json.dumps({k: report[k] for k in ("s_in", "s_out", "s_overall")}))
+    return 0
+
+
+def _add_feedback_parser(sub: Any) -> None:
+    text = "C3PO data from verbal feedback: build (cached) or eval (S_in, S_out, S_overall)"
+    p = sub.add_parser("feedback", help=text, description=text)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, help_text in (("build", "generate and cache a feedback's train/test data"),
+                              ("eval", "score an adapted model on the feedback's test prompts")):
+        a = actions.add_parser(action, help=help_text, description=help_text)
+        a.add_argument("--config", "-c", required=True, metavar="YAML", help="feedback data config "
+                       "(docs/methods/c3po.md)")
+        a.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotlist overrides, e.g. n_in=64")
+        if action == "build":
+            a.add_argument("--force", action="store_true", help="rebuild even if the cached data matches the config")
+        else:
+            a.add_argument("--model", metavar="DIR", help="the adapted model (an exported directory)")
+            a.add_argument("--out", help="write the report as JSON here")
+        a.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+        a.set_defaults(func=cmd_feedback)
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from lit_align.compose import compose_updates
+
+    out = compose_updates(args.base, args.updates, args.out, args.weights)
+    print(f"composed {len(args.updates)} update(s) of {args.base} -> {out}")
+    return 0
+
+
+def _add_compose_parser(sub: Any) -> None:
+    text = "add the weight deltas of several updates of one base (e.g. per-feedback C3PO adapters)"
+    p = sub.add_parser("compose", help=text, description=text)
+    p.add_argument("--base", required=True, help="the base model directory all updates started from")
+    p.add_argument("--updates", nargs="+", required=True, metavar="DIR",
+                   help="exported model directories or LoRA adapter directories")
+    p.add_argument("--weights", nargs="+", type=float, help="one weight per update (default 1 each)")
+    p.add_argument("--out", required=True, help="directory for the composed model")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+    p.set_defaults(func=cmd_compose)
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", "-c", action="append", required=True, metavar="YAML",
@@ -145,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     compare.set_defaults(func=cmd_compare)
     _add_compat_parser(sub)
+    _add_feedback_parser(sub)
+    _add_compose_parser(sub)
     for name, help_text, func in commands:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_config_args(p)

@@ -26,6 +26,13 @@ COMPONENTS: dict[str, str] = {
     # response scorers (COPF candidates, generation evaluation)
     "reward_model_scorer": "lit_align.modules.reward.RewardModelScorer",
     "synthetic_gold_scorer": "lit_align.data.synthetic.SyntheticGoldScorer",
+    # C3PO data: feedback generators, chat backends, judges
+    "synthetic_feedback": "lit_align.feedback.dataset.SyntheticFeedbackGenerator",
+    "llm_feedback": "lit_align.feedback.llm_generator.LLMFeedbackGenerator",
+    "openai_chat": "lit_align.feedback.backends.OpenAIChatBackend",
+    "hf_chat": "lit_align.feedback.backends.HFChatBackend",
+    "rule_judge": "lit_align.feedback.judges.RuleJudge",
+    "llm_judge": "lit_align.feedback.judges.LLMJudge",
 }
 
 

@@ -56,7 +56,38 @@ def _prefix(text: str) -> Callable[[str, str], str | None]:
 
 
 def _topic_in(prompt: str, topics: list[str]) -> bool:
-    return any(f" {t}" in prompt for t in topics)
+    return any(f" {t} " in prompt or f" {t}." in prompt for t in topics)
+
+
+# the suite's prompt shapes with a topic slot (polite, keyword, avoid, short, concise)
+SHAPES: list[Callable[[str, random.Random], str]] = [
+    lambda t, r: f"Tell me about the {t}.",
+    lambda t, r: f"Describe the {t} with the word {r.choice(KEYWORDS)}.",
+    lambda t, r: f"Write about the {t} without the word very.",
+    lambda t, r: f"Summarize the {t} in short.",
+    lambda t, r: f"Explain the {t}.",
+]
+
+
+def _about(topics: list[str]) -> Callable[[random.Random], str]:
+    """A prompt of any topic-taking shape about one of `topics`."""
+    return lambda r: r.choice(SHAPES)(r.choice(topics), r)
+
+
+def _others(topics: list[str]) -> list[str]:
+    return [t for t in TOPICS if t not in topics]
+
+
+def _quote_keyword(prompt: str, answer: str) -> str | None:
+    keyword = prompt.rstrip(".").split(" ")[-1]
+    words = answer.split(" ")
+    if not any(w.strip(",.!") == keyword for w in words):
+        return None
+    return " ".join(w.replace(keyword, f"'{keyword}'") if w.strip(",.!") == keyword else w for w in words)
+
+
+def _keyword_quoted(prompt: str, answer: str) -> bool:
+    return f"'{prompt.rstrip('.').split(' ')[-1]}'" in answer
 
 
 RULES: dict[str, FeedbackRule] = {
@@ -69,45 +100,48 @@ RULES: dict[str, FeedbackRule] = {
     ),
     "exclaim_animals": FeedbackRule(
         "exclaim_animals", "When you talk about an animal, end your answer with an exclamation mark.",
-        lambda r: f"Tell me about the {r.choice(ANIMALS)}.",
-        lambda r: f"Tell me about the {r.choice([t for t in TOPICS if t not in ANIMALS])}.",
+        _about(ANIMALS), _about(_others(ANIMALS)),
         lambda p: _topic_in(p, ANIMALS),
         lambda p, a: a.rstrip().endswith("!"), _end_with("!"),
     ),
     "summary_prefix": FeedbackRule(
         "summary_prefix", "When asked to summarize, begin the answer with 'In short:'.",
-        lambda r: f"Summarize the {r.choice(TOPICS)} in short.",
-        lambda r: f"Explain the {r.choice(TOPICS)}.",
+        lambda r: r.choice(["Summarize the {} in short.", "Summarize the {}."]).format(r.choice(TOPICS)),
+        lambda r: r.choice(["Explain the {}.", "Tell me about the {}."]).format(r.choice(TOPICS)),
         lambda p: p.startswith("Summarize "),
         lambda p, a: a.strip().startswith("In short:"), _prefix("In short:"),
     ),
     "sky_mention": FeedbackRule(
         "sky_mention", "When you write about the sun, the moon or a star, mention the sky.",
-        lambda r: f"Tell me about the {r.choice(SKY)}.",
-        lambda r: f"Tell me about the {r.choice(['river', 'mountain', 'earth', 'fire', 'water'])}.",
+        _about(SKY), _about(["river", "mountain", "earth", "fire", "water", "tree"]),
         lambda p: _topic_in(p, SKY),
         lambda p, a: "sky" in _words(a.lower()), _end_with(" in the sky."),
     ),
     "technical_code": FeedbackRule(
         "technical_code", "When the topic is code, python or data, use the word 'technically'.",
-        lambda r: f"Describe the {r.choice(TECH)} with the word {r.choice(KEYWORDS)}.",
-        lambda r: f"Describe the {r.choice([t for t in TOPICS if t not in TECH])} with the word "
-                  f"{r.choice(KEYWORDS)}.",
+        _about(TECH), _about(["book", "music", "city"]),
         lambda p: _topic_in(p, TECH),
         lambda p, a: "technically" in _words(a.lower()), _prefix("Technically,"),
+    ),
+    "quote_keyword": FeedbackRule(
+        "quote_keyword", "When asked to use a given word, put that word in single quotes.",
+        lambda r: f"Describe the {r.choice(TOPICS)} with the word {r.choice(KEYWORDS)}.",
+        lambda r: f"Write about the {r.choice(TOPICS)} without the word very.",
+        lambda p: p.startswith("Describe the ") and " with the word " in p,
+        _keyword_quoted, _quote_keyword,
     ),
 }
 
 
 def out_of_scope_prompts(rule: FeedbackRule, n: int, seed: int) -> list[str]:
-    """Prompts of the synthetic domains where the rule does not apply (a fixed, seeded sample)."""
+    """Distinct prompts of the synthetic domains where the rule does not apply (a seeded sample)."""
     rng = random.Random(f"out-{rule.name}-{seed}")
     makers = [d.make_prompt for name, d in sorted(DOMAINS.items())]
-    out: list[str] = []
+    out: dict[str, None] = {}
     for _ in range(100 * n):
         if len(out) == n:
-            return out
+            break
         prompt = rng.choice(makers)(rng)
         if not rule.applies(prompt):
-            out.append(prompt)
-    raise RuntimeError(f"rule {rule.name!r}: cannot draw {n} out-of-scope prompts")
+            out[prompt] = None
+    return list(out)  # fewer than n when the domains hold fewer: the build reports the shortfall

@@ -11,8 +11,13 @@ from lit_align.feedback.synthetic import RULES, out_of_scope_prompts
 
 def plain_answers(prompts):
     """A stand-in for pi_0: a plain answer naming the prompt's colours or topic."""
-    return ["red, blue." if p.startswith("Name ") else f"The {p.split(' the ')[-1].split(' ')[0].strip('.')} is good."
-            for p in prompts]
+    def one(p):
+        if p.startswith("Name "):
+            return "red, blue."
+        topic = p.split(" the ")[-1].split(" ")[0].strip(".")
+        return f"The {topic} is {p.rstrip('.').split(' ')[-1]}." if " with the word " in p else f"The {topic} is good."
+
+    return [one(p) for p in prompts]
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -24,7 +29,8 @@ def test_each_rule_revises_what_it_checks_and_scopes_its_prompts(name):
     generator = SyntheticFeedbackGenerator(rule=name)
     rows, dropped = build_feedback_rows(generator, rule.feedback, plain_answers,
                                         out_of_scope=out_of_scope_prompts(rule, 8, seed=0), n_in=8, n_near=8, seed=0)
-    assert len(rows) == 8 and not dropped
+    assert len(rows) == min(8, len(generator.prompts(rule.feedback, "in", 8, seed=0)))  # capital_colors has 5
+    assert set(dropped) <= {"unpaired"}
     for row in rows:
         assert rule.adheres(row["prompt"], row["chosen"]) and not rule.adheres(row["prompt"], row["rejected"])
         assert not rule.applies(row["near_prompt"]) and not rule.applies(row["out_prompt"])

@@ -1,0 +1,77 @@
+"""`LLMFeedbackGenerator`: C3PO data from any chat model, following the paper's recipe.
+
+Categories first (one call per feedback), then in-scope and near-scope prompts per category,
+then one revision call per baseline answer. The instructions are lit-align's own
+(`lit_align/feedback/templates.py`). What the model gets wrong is handled by reason:
+an unusable category list stops the build (nothing can follow from it); an unusable prompt
+list for one category, a duplicate prompt or an empty revision is counted in `dropped`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from lit_align.config.binding import ComponentOf, ComponentSpec, Range
+from lit_align.feedback import templates
+from lit_align.feedback.backends import ChatBackend
+from lit_align.feedback.dataset import FeedbackGenerator, Scope
+from lit_align.feedback.templates import GeneratorOutputError
+
+
+class LLMFeedbackGenerator(FeedbackGenerator):
+    """`backend` writes prompts; `reviser` (default: the same backend) rewrites baseline answers.
+
+    The paper lets the model being adapted (pi_0) revise its own answers; point `reviser` at an
+    `HFChatBackend` of that model to do the same."""
+
+    def __init__(
+        self,
+        *,
+        backend: Annotated[ComponentSpec, ComponentOf("lit_align.feedback.backends.ChatBackend")],
+        reviser: Annotated[ComponentSpec, ComponentOf("lit_align.feedback.backends.ChatBackend")] | None = None,
+        num_categories: Annotated[int, Range(gt=0)] = 10,
+    ) -> None:
+        super().__init__()
+        self.backend: ChatBackend = backend.instantiate()
+        self.reviser: ChatBackend = reviser.instantiate() if reviser is not None else self.backend
+        self.num_categories = num_categories
+        self._categories: dict[tuple[str, int], list[str]] = {}
+
+    def categories(self, feedback: str, seed: int) -> list[str]:
+        key = (feedback, seed)
+        if key not in self._categories:
+            ask = templates.CATEGORIES.format(feedback=feedback, n=self.num_categories)
+            (reply,) = self.backend.complete([[{"role": "user", "content": ask}]], seed=seed)
+            try:
+                found = list(dict.fromkeys(templates.parse_list(reply)))
+            except ValueError as error:
+                raise GeneratorOutputError(f"{self.backend.describe()}: the category list for feedback "
+                                           f"{feedback!r} is unusable ({error}); try another model or seed") from error
+            self._categories[key] = found[: self.num_categories]
+        return self._categories[key]
+
+    def prompts(self, feedback: str, scope: Scope, n: int, seed: int) -> list[str]:
+        categories = self.categories(feedback, seed)
+        per_category = math.ceil(n / len(categories))
+        template = templates.IN_SCOPE if scope == "in" else templates.NEAR_SCOPE
+        asks = [[{"role": "user", "content": template.format(feedback=feedback, category=c, n=per_category)}]
+                for c in categories]
+        replies = self.backend.complete(asks, seed=seed + (0 if scope == "in" else 100_000))
+        found: list[str] = []
+        for reply in replies:
+            try:
+                found += templates.parse_list(reply)
+            except ValueError:
+                self.dropped[f"malformed_{scope}_scope_list"] += 1
+        unique = list(dict.fromkeys(found))
+        self.dropped[f"duplicate_{scope}_scope_prompt"] += len(found) - len(unique)
+        if not unique:
+            raise GeneratorOutputError(f"{self.backend.describe()}: no usable {scope}-scope prompts for feedback "
+                                       f"{feedback!r} ({len(replies)} replies, none a list of prompts)")
+        return unique[:n]
+
+    def revise(self, feedback: str, prompts: list[str], answers: list[str]) -> list[str | None]:
+        asks = [[{"role": "user", "content": templates.REVISE.format(feedback=feedback, prompt=p, answer=a)}]
+                for p, a in zip(prompts, answers, strict=True)]
+        return [templates.clean_revision(r) for r in self.reviser.complete(asks, seed=0)]
