@@ -27,6 +27,11 @@ def test_docs_yaml_example_validates(doc, index, block, tmp_path, monkeypatch):
         method_type = typing.get_type_hints(TaskConfig, include_extras=True)["method"]
         assert check(fragment["method"], method_type, "method") == []
         return
+    if "feedback" in fragment:  # a `lit-align feedback` data config
+        from lit_align.feedback.build import FeedbackDataConfig
+
+        assert check(fragment, FeedbackDataConfig, "feedback config") == []
+        return
     example = tmp_path / "example.yaml"
     example.write_text(block)
     cfg = load_config([str(REPO / "configs" / "sft" / "sft_quickstart.yaml"), str(example)])

@@ -39,6 +39,9 @@ def evaluate_feedback(feedback: str, test_rows: list[dict[str, Any]], answer: Ca
         report["scopes"][scope] = {"n": len(rows), "unjudged": len(rows) - len(kept),
                                    "mean_score": sum(kept) / len(kept),
                                    "mean_abs_score": sum(abs(s) for s in kept) / len(kept),
+                                   # judge-free behaviour change: catches a degenerate model the judge scores 0
+                                   "changed": sum(a.strip() != r["baseline"].strip()
+                                                  for a, r in zip(answers, rows, strict=True)) / len(rows),
                                    "examples": [{"prompt": p, "answer": a, "score": s}
                                                 for p, a, s in list(zip(prompts, answers, scores, strict=True))[:5]]}
     result = feedback_scores(per_scope["in"], per_scope.get("near", []), per_scope.get("out", []))

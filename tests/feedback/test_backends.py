@@ -6,14 +6,6 @@ from lit_align.config.binding import ComponentSpec
 from lit_align.errors import ConfigError
 from lit_align.feedback.backends import HFChatBackend, OpenAIChatBackend
 from lit_align.feedback.templates import GeneratorOutputError
-from tests.feedback import stub_server
-
-
-@pytest.fixture
-def stub():
-    server, state, url = stub_server.start()
-    yield state, url
-    server.shutdown()
 
 
 def backend(url, **kwargs):

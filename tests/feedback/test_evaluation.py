@@ -37,6 +37,9 @@ def test_evaluate_feedback_hand_computed():
     assert report["s_overall"] == pytest.approx((0.5 + 1 / 3) / 2)
     assert report["scopes"]["out"]["mean_score"] == pytest.approx(-0.5)
     assert report["scopes"]["out"]["mean_abs_score"] == pytest.approx(0.5)
+    # judge-free change rate: one of two answers differs from the baseline in each of these scopes
+    assert report["scopes"]["in"]["changed"] == 0.5 and report["scopes"]["out"]["changed"] == 0.5
+    assert report["scopes"]["near"]["changed"] == 1.0
 
 
 class Scripted(ChatBackend):

@@ -11,13 +11,6 @@ from tests.feedback import stub_server
 FEEDBACK = "When you talk about an animal, end with an exclamation mark."
 
 
-@pytest.fixture
-def stub():
-    server, state, url = stub_server.start()
-    yield state, url
-    server.shutdown()
-
-
 def generator(url, **kwargs):
     spec = ComponentSpec("openai_chat", {"base_url": url, "model": "stub", "backoff_seconds": 0.0, "retries": 0})
     return LLMFeedbackGenerator(backend=spec, num_categories=2, **kwargs)
