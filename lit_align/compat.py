@@ -185,15 +185,9 @@ def run_compat(old_path: str, new_path: str, cfg: CompatConfig, seed: int = 0) -
 
 # -- the command's outputs ------------------------------------------------------------------------
 def load_compat_config(path: str) -> CompatConfig:
-    from lit_align.config.binding import build, check
-    from lit_align.config.load import load_config
-    from lit_align.errors import ConfigError
+    from lit_align.config.validate import load_typed_config
 
-    raw = load_config([path], [])
-    problems = check(raw, CompatConfig, "--data")
-    if problems:
-        raise ConfigError(problems)
-    return build(raw, CompatConfig, "--data")
+    return load_typed_config(path, CompatConfig, "--data")[0]
 
 
 def table(report: dict[str, Any]) -> str:

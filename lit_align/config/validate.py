@@ -46,6 +46,20 @@ def validate_config(cfg: dict[str, Any], *, check_data: bool = True) -> list[str
     return problems
 
 
+def load_typed_config(path: str, schema: type, where: str, overrides: list[str] | None = None
+                      ) -> tuple[Any, dict[str, Any]]:
+    """A config file of another command (`lit-align compat --data`, `lit-align feedback --config`):
+    load with overrides, check against the dataclass `schema` (all problems at once), build.
+    Returns the typed object and the resolved mapping."""
+    from lit_align.config.load import load_config
+
+    raw = load_config([path], overrides or [])
+    problems = check(raw, schema, where)
+    if problems:
+        raise ConfigError(problems)
+    return build(raw, schema, where), raw
+
+
 def parse_run_config(cfg: dict[str, Any], *, check_data: bool = True) -> RunConfig:
     """Validate then build the typed `RunConfig`; raise every problem at once."""
     problems = validate_config(cfg, check_data=check_data)

@@ -47,14 +47,9 @@ class FeedbackDataConfig:
 
 
 def load_feedback_config(path: str, overrides: list[str] | None = None) -> tuple[FeedbackDataConfig, dict[str, Any]]:
-    from lit_align.config.binding import build, check
-    from lit_align.config.load import load_config
+    from lit_align.config.validate import load_typed_config
 
-    raw = load_config([path], overrides or [])
-    problems = check(raw, FeedbackDataConfig, "feedback config")
-    if problems:
-        raise ConfigError(problems)
-    return build(raw, FeedbackDataConfig, "feedback config"), raw
+    return load_typed_config(path, FeedbackDataConfig, "feedback config", overrides)
 
 
 def config_hash(raw: dict[str, Any]) -> str:
