@@ -26,6 +26,7 @@ from lit_align.continual.generation import Sampling
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.feedback.dataset import Answered, FeedbackGenerator, pack_feedback_rows
+from lit_align.io import atomic_write_json, atomic_write_text
 
 
 @dataclass
@@ -127,21 +128,14 @@ def build_feedback_data(cfg: FeedbackDataConfig, raw: dict[str, Any], *, force: 
         test_rows += [{"scope": scope, "prompt": p, "baseline": a}
                       for p, a in zip(held_out, answers[len(fit):], strict=True)]
     rows, dropped = pack_feedback_rows(generator, cfg.feedback, train["in"], train["near"], train["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    _write_jsonl(out / "train.jsonl", rows)
-    _write_jsonl(out / "test.jsonl", test_rows)
+    atomic_write_text(out / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(out / "test.jsonl", "".join(json.dumps(r) + "\n" for r in test_rows))
     duplicates = +duplicates  # positive counts only
     report = {"feedback": cfg.feedback, "config_hash": digest, "train_rows": len(rows),
               "test_rows": dict(Counter(r["scope"] for r in test_rows)),
               "left_out": dict(sorted((dropped + duplicates + shortfall).items()))}
-    report_path.write_text(json.dumps(report, indent=2))
+    atomic_write_json(report_path, report)  # last: a build killed midway leaves no matching report
     return report | {"cached": False}
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    tmp.replace(path)
 
 
 def read_test_rows(cfg: FeedbackDataConfig) -> list[dict[str, Any]]:

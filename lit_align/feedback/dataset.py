@@ -46,15 +46,10 @@ class SyntheticFeedbackGenerator(FeedbackGenerator):
     """The synthetic suite's checkable rules (`lit_align.feedback.synthetic.RULES`)."""
 
     def __init__(self, *, rule: str) -> None:
-        from lit_align.feedback.synthetic import RULES
+        from lit_align.feedback.synthetic import rule_named
 
         super().__init__()
-        if rule not in RULES:
-            from lit_align.errors import ConfigError
-
-            raise ConfigError(f"SyntheticFeedbackGenerator.rule: unknown rule {rule!r}; choose one of "
-                              f"{', '.join(sorted(RULES))}")
-        self.rule = RULES[rule]
+        self.rule = rule_named(rule)
 
     def prompts(self, feedback: str, scope: Scope, n: int, seed: int) -> list[str]:
         import random

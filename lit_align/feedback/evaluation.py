@@ -20,7 +20,7 @@ def evaluate_feedback(feedback: str, test_rows: list[dict[str, Any]], answer: Ca
                       judge: FeedbackJudge) -> dict[str, Any]:
     """Scores per scope and overall; prompts the judge could not score are counted, not averaged."""
     by_scope = {s: [r for r in test_rows if r.get("scope") == s] for s in SCOPES}
-    missing = [s for s in ("in",) if not by_scope[s]] + ([] if by_scope["near"] or by_scope["out"] else ["near/out"])
+    missing = ([] if by_scope["in"] else ["in"]) + ([] if by_scope["near"] or by_scope["out"] else ["near/out"])
     if missing:
         raise DataError(f"feedback test rows: no {' or '.join(missing)}-scope rows; rebuild the data with "
                         "`lit-align feedback build`")

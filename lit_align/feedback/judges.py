@@ -26,9 +26,9 @@ class RuleJudge(FeedbackJudge):
     """The heuristic score of one of the synthetic rules (`lit_align.feedback.synthetic.RULES`)."""
 
     def __init__(self, *, rule: str) -> None:
-        from lit_align.feedback.dataset import SyntheticFeedbackGenerator
+        from lit_align.feedback.synthetic import rule_named
 
-        self.rule = SyntheticFeedbackGenerator(rule=rule).rule
+        self.rule = rule_named(rule)
 
     def score(self, feedback: str, prompts: list[str], answers: list[str], baselines: list[str]
               ) -> list[float | None]:

@@ -133,6 +133,15 @@ RULES: dict[str, FeedbackRule] = {
 }
 
 
+def rule_named(name: str) -> FeedbackRule:
+    """The rule called `name`; a config error listing the rules otherwise."""
+    if name not in RULES:
+        from lit_align.errors import ConfigError
+
+        raise ConfigError(f"rule: unknown rule {name!r}; choose one of {', '.join(sorted(RULES))}")
+    return RULES[name]
+
+
 def out_of_scope_prompts(rule: FeedbackRule, n: int, seed: int) -> list[str]:
     """Distinct prompts of the synthetic domains where the rule does not apply (a seeded sample)."""
     rng = random.Random(f"out-{rule.name}-{seed}")
