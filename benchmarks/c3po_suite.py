@@ -28,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
 
 RULES = ("exclaim_animals", "summary_prefix", "sky_mention", "technical_code", "quote_keyword")
@@ -83,11 +84,17 @@ def fit(method: str, data: Path, base: Path, seed: int, out: Path, args: argpars
     return model_dir
 
 
-def score(cfg_raw: dict[str, Any], model_dir: Path) -> dict[str, Any]:
+def typed(raw: dict[str, Any]) -> Any:
     from lit_align.config.binding import build
-    from lit_align.feedback.build import FeedbackDataConfig, evaluate_model
+    from lit_align.feedback.build import FeedbackDataConfig
 
-    report = evaluate_model(build(cfg_raw, FeedbackDataConfig, "c3po suite"), str(model_dir))
+    return build(raw, FeedbackDataConfig, "c3po suite")
+
+
+def score(cfg_raw: dict[str, Any], model_dir: Path) -> dict[str, Any]:
+    from lit_align.feedback.build import evaluate_model
+
+    report = evaluate_model(typed(cfg_raw), str(model_dir))
     return {k: report[k] for k in ("s_in", "s_out", "s_overall")} | {
         "s_near": report["scopes"]["near"]["mean_abs_score"], "s_outside": report["scopes"]["out"]["mean_abs_score"],
         "changed_in": report["scopes"]["in"]["changed"],
@@ -101,10 +108,7 @@ def one(rule: str, seed: int, base: Path, args: argparse.Namespace) -> dict[str,
 
     work = args.work / f"{rule}-s{seed}"
     raw = feedback_config(rule, seed, base, work)
-    from lit_align.config.binding import build
-    from lit_align.feedback.build import FeedbackDataConfig
-
-    report = build_feedback_data(build(raw, FeedbackDataConfig, "c3po suite"), raw)
+    report = build_feedback_data(typed(raw), raw)
     result: dict[str, Any] = {"rule": rule, "seed": seed, "data": {k: report[k] for k in
                                                                    ("train_rows", "test_rows", "left_out")}}
     for method in args.methods:
@@ -132,20 +136,12 @@ def composed(seed: int, base: Path, runs: list[dict[str, Any]], args: argparse.N
             for r in mine}
 
 
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    import numpy as np
-
-    arr = np.asarray(values, dtype=float)
-    half = 1.96 * arr.std(ddof=1) / np.sqrt(len(arr)) if len(arr) > 1 else 0.0
-    return float(arr.mean()), float(half)
-
-
 def markdown(runs: list[dict[str, Any]], composition: dict[int, dict[str, Any]], meta: dict[str, Any]) -> str:
     keys = ("s_in", "s_out", "s_near", "s_outside", "s_overall", "changed_in", "changed_out")
     lines = [f"# C3PO on the synthetic feedback rules ({len(meta['rules'])} rules x seeds "
              f"{', '.join(map(str, meta['seeds']))})", "",
              "Scores are the paper's heuristic score against pi_0's answer on held-out prompts, averaged per "
-             "(rule, seed) then over all of them; mean +- 95% CI over the rule-seed cells. S_in: adherence "
+             "(rule, seed) then over all of them; mean +- 95% CI (Student t) over the rule-seed cells. S_in: adherence "
              "gained where the feedback applies (higher is better); S_out: behaviour change outside it "
              "(near and out of scope together, lower is better); S_overall = (S_in + 1 - S_out) / 2.", "",
              f"Setup: {json.dumps(meta['setup'])}", "",
@@ -157,7 +153,7 @@ def markdown(runs: list[dict[str, Any]], composition: dict[int, dict[str, Any]],
     for method in meta["methods"]:
         cells = []
         for k in keys:
-            m, h = mean_ci([r[method][k] for r in runs])
+            m, h = ci95([r[method][k] for r in runs])
             means.setdefault(method, {})[k] = m
             cells.append(f"{m:.3f} +- {h:.3f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -183,7 +179,7 @@ def markdown(runs: list[dict[str, Any]], composition: dict[int, dict[str, Any]],
         together = [v for per_seed in composition.values() for v in per_seed.values()]
         for name, vals in (("one C3PO adapter per rule", single), ("five composed", together)):
             lines.append(f"| {name} | " + " | ".join(
-                f"{mean_ci([v[k] for v in vals])[0]:.3f}" for k in ("s_in", "s_out", "s_overall")) + " |")
+                f"{ci95([v[k] for v in vals])[0]:.3f}" for k in ("s_in", "s_out", "s_overall")) + " |")
     data = [r["data"] for r in runs]
     lines += ["", f"Data per (rule, seed): {min(d['train_rows'] for d in data)}-{max(d['train_rows'] for d in data)} "
                   "training rows; what was left out is in the JSON next to this file.", "",
