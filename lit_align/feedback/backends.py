@@ -114,15 +114,17 @@ class HFChatBackend(ChatBackend):
         temperature: Annotated[float, Range(ge=0)] = 0.7,
         batch_size: Annotated[int, Range(gt=0)] = 8,
     ) -> None:
+        from lit_align.continual.generation import Sampling
+
         self.model_spec = model
-        self.max_new_tokens, self.temperature, self.batch_size = max_new_tokens, temperature, batch_size
+        self.sampling = Sampling(max_new_tokens=max_new_tokens, temperature=temperature, batch_size=batch_size)
         self._policy: Any = None
 
     def describe(self) -> str:
         return f"HFChatBackend({self.model_spec.init_args.get('name_or_path', self.model_spec.class_path)})"
 
     def complete(self, conversations: list[Messages], *, seed: int) -> list[str]:
-        from lit_align.continual.generation import Sampling, generate
+        from lit_align.continual.generation import generate
 
         if self._policy is None:
             self._policy = self.model_spec.instantiate().build()
@@ -131,6 +133,4 @@ class HFChatBackend(ChatBackend):
             raise ConfigError(f"{self.describe()}: the tokenizer has no chat_template; use a chat/instruct model")
         prompts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
                    for m in conversations]
-        sampling = Sampling(max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                            batch_size=self.batch_size)
-        return generate(self._policy.model, tokenizer, prompts, sampling, seed)
+        return generate(self._policy.model, tokenizer, prompts, self.sampling, seed)
