@@ -177,6 +177,19 @@ def _add_compose_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_compose)
 
 
+def cmd_influence(args: argparse.Namespace) -> int:
+    from lit_align.influence.recall import load_influence_config, run_influence
+
+    if len(args.config) != 1:
+        raise UserError("lit-align influence: give one --config file")
+    cfg, _ = load_influence_config(args.config[0], args.overrides)
+    summary = run_influence(cfg)
+    top = ", ".join(f"row {t['row']} ({t['influence']:.3g})" for t in summary["top"][:5])
+    print(f"ranked {summary['train_rows']} training rows by influence on {summary['queries']} undesirable "
+          f"output(s) in {summary['seconds']} s -> {summary['output']}\ntop: {top}")
+    return 0
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", "-c", action="append", required=True, metavar="YAML",
@@ -200,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", "check a config against every constructor signature; builds nothing", cmd_validate),
         ("print-config", "print the merged, resolved config", cmd_print_config),
         ("evaluate", "score a model or exported checkpoint on the configured eval data", cmd_evaluate),
+        ("influence", "rank training rows by their influence on undesirable outputs (LANCET recall)",
+         cmd_influence),
     ]
     compare = sub.add_parser("compare", help="compare sequence metrics of several runs",
                              description="compare sequence metrics of several runs")

@@ -23,6 +23,8 @@ COMPONENTS: dict[str, str] = {
     "copf": "lit_align.modules.continual.copf.COPFModule",
     "muscle": "lit_align.modules.continual.muscle.MUSCLEModule",
     "c3po": "lit_align.modules.continual.c3po.C3POModule",
+    "lancet": "lit_align.modules.continual.lancet.LANCETModule",
+    "gradient_ascent": "lit_align.modules.continual.lancet.GradientAscentModule",
     # response scorers (COPF candidates, generation evaluation)
     "reward_model_scorer": "lit_align.modules.reward.RewardModelScorer",
     "synthetic_gold_scorer": "lit_align.data.synthetic.SyntheticGoldScorer",
