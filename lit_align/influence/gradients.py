@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from lit_align.influence.layers import Captured, TrackedLayer, capture, per_example_weight_grads
 from lit_align.modules.forward import response_logprobs
+
+if TYPE_CHECKING:
+    from lit_align.influence.projection import KroneckerProjector
 
 Measurement = Literal["sft", "preference"]
 
@@ -62,12 +65,15 @@ def row_losses(model: Any, batch: dict[str, torch.Tensor], measurement: Measurem
 
 
 def batch_gradients(model: Any, layers: list[TrackedLayer], batch: dict[str, torch.Tensor],
-                    measurement: Measurement) -> BatchGradients:
-    """One forward/backward of the batch's summed measurement; per-row gradients from the hooks."""
+                    measurement: Measurement, projector: KroneckerProjector | None = None) -> BatchGradients:
+    """One forward/backward of the batch's summed measurement; per-row gradients from the hooks
+    (formed in the projected space when a projector is given)."""
     model.zero_grad(set_to_none=True)
     with tracked_only(model, layers), capture(layers) as seen:
         row_losses(model, batch, measurement).sum().backward()
     model.zero_grad(set_to_none=True)
+    if projector is not None:
+        seen = projector.project_captured(seen)
     per_sequence = {layer.name: per_example_weight_grads(layer, seen) for layer in layers}
     if measurement == "sft":
         per_row = per_sequence

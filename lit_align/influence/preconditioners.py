@@ -33,9 +33,12 @@ class Preconditioner:
     name: ClassVar[str] = "identity"
     passes: ClassVar[int] = 0
 
-    def __init__(self, layers: list[TrackedLayer], damping: float) -> None:
+    def __init__(self, layers: list[TrackedLayer], damping: float,
+                 shapes: dict[str, tuple[int, int]] | None = None) -> None:
         self.layers = layers
         self.damping = damping
+        # the gradient shape per layer: the weight's `(out, in)`, or smaller when projected
+        self.shapes = shapes or {layer.name: layer.shape for layer in layers}
 
     def accumulate(self, pass_index: int, batch: BatchGradients) -> None:
         """Add one batch's statistics to pass `pass_index`."""
@@ -58,9 +61,10 @@ class DiagonalPreconditioner(Preconditioner):
     name: ClassVar[str] = "diagonal"
     passes: ClassVar[int] = 1
 
-    def __init__(self, layers: list[TrackedLayer], damping: float) -> None:
-        super().__init__(layers, damping)
-        self.sums = {layer.name: torch.zeros(layer.shape) for layer in layers}
+    def __init__(self, layers: list[TrackedLayer], damping: float,
+                 shapes: dict[str, tuple[int, int]] | None = None) -> None:
+        super().__init__(layers, damping, shapes)
+        self.sums = {name: torch.zeros(shape) for name, shape in self.shapes.items()}
         self.count = 0
         self.diag: dict[str, torch.Tensor] = {}
 
@@ -90,10 +94,11 @@ class KFACPreconditioner(Preconditioner):
     name: ClassVar[str] = "kfac"
     passes: ClassVar[int] = 1
 
-    def __init__(self, layers: list[TrackedLayer], damping: float) -> None:
-        super().__init__(layers, damping)
-        self.a_sums = {layer.name: torch.zeros(layer.shape[1], layer.shape[1]) for layer in layers}
-        self.g_sums = {layer.name: torch.zeros(layer.shape[0], layer.shape[0]) for layer in layers}
+    def __init__(self, layers: list[TrackedLayer], damping: float,
+                 shapes: dict[str, tuple[int, int]] | None = None) -> None:
+        super().__init__(layers, damping, shapes)
+        self.a_sums = {name: torch.zeros(shape[1], shape[1]) for name, shape in self.shapes.items()}
+        self.g_sums = {name: torch.zeros(shape[0], shape[0]) for name, shape in self.shapes.items()}
         self.tokens = 0
         self.sequences = 0
         self.q_a: dict[str, torch.Tensor] = {}
@@ -150,9 +155,10 @@ class EKFACPreconditioner(KFACPreconditioner):
     name: ClassVar[str] = "ekfac"
     passes: ClassVar[int] = 2
 
-    def __init__(self, layers: list[TrackedLayer], damping: float) -> None:
-        super().__init__(layers, damping)
-        self.corrected = {layer.name: torch.zeros(layer.shape) for layer in layers}
+    def __init__(self, layers: list[TrackedLayer], damping: float,
+                 shapes: dict[str, tuple[int, int]] | None = None) -> None:
+        super().__init__(layers, damping, shapes)
+        self.corrected = {name: torch.zeros(shape) for name, shape in self.shapes.items()}
         self.corrected_count = 0
 
     def accumulate(self, pass_index: int, batch: BatchGradients) -> None:
@@ -176,5 +182,6 @@ PRECONDITIONERS: dict[str, type[Preconditioner]] = {
 }
 
 
-def make_preconditioner(name: PreconditionerName, layers: list[TrackedLayer], damping: float) -> Preconditioner:
-    return PRECONDITIONERS[name](layers, damping)
+def make_preconditioner(name: PreconditionerName, layers: list[TrackedLayer], damping: float,
+                        shapes: dict[str, tuple[int, int]] | None = None) -> Preconditioner:
+    return PRECONDITIONERS[name](layers, damping, shapes)

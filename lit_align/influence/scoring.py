@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import torch
 
 from lit_align.config.binding import Range
-from lit_align.influence.gradients import Measurement, batch_gradients
+from lit_align.influence.gradients import Measurement, batch_gradients, flatten
 from lit_align.influence.layers import TrackedLayer, select_layers
 from lit_align.influence.preconditioners import Preconditioner, PreconditionerName, make_preconditioner
 from lit_align.influence.projection import KroneckerProjector
@@ -84,42 +84,44 @@ class InfluenceScorer:
     def fit(self, train: Batches, measurement: Measurement, data_key: str) -> Preconditioner:
         """Fit (or load) the curvature approximation on the training rows."""
         s = self.settings
-        self.preconditioner = make_preconditioner(s.preconditioner, self.layers, s.damping)
-        path = self._cache_path("factors", data_key, {"preconditioner": s.preconditioner,
-                                                      "params": s.params, "measurement": measurement})
+        shapes = {layer.name: self.projector.shape(layer) for layer in self.layers}
+        self.preconditioner = make_preconditioner(s.preconditioner, self.layers, s.damping, shapes)
+        path = self._cache_path("factors", data_key, {"preconditioner": s.preconditioner, "params": s.params,
+                                                      "measurement": measurement, "projection": s.projection_dim,
+                                                      "seed": s.seed})
         if path is not None and path.is_file():
             self.preconditioner.load_state_dict(torch.load(path, weights_only=True))
             self.cache_hits.append(path.name)
             return self.preconditioner
         for pass_index in range(self.preconditioner.passes):
             for batch in train():
-                self.preconditioner.accumulate(pass_index, batch_gradients(self.model, self.layers, batch,
-                                                                           measurement))
+                self.preconditioner.accumulate(pass_index, self._gradients(batch, measurement))
             self.preconditioner.finish_pass(pass_index)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(self.preconditioner.state_dict(), path)
         return self.preconditioner
 
+    def _gradients(self, batch: dict[str, torch.Tensor], measurement: Measurement) -> Any:
+        return batch_gradients(self.model, self.layers, batch, measurement, self.projector)
+
     def query_vectors(self, queries: Batches, measurement: Measurement = "sft") -> torch.Tensor:
-        """`(M, D)`: H^-1 g_q, projected."""
+        """`(M, D)`: H^-1 g_q (in the projected space when projecting)."""
         if self.preconditioner is None:
             raise RuntimeError("InfluenceScorer.fit must run before query_vectors")
-        out = [self.projector(self.preconditioner.apply(batch_gradients(self.model, self.layers, b,
-                                                                        measurement).grads))
+        out = [flatten(self.preconditioner.apply(self._gradients(b, measurement).grads), self.layers)
                for b in queries()]
         return torch.cat(out)
 
     def train_vectors(self, train: Batches, measurement: Measurement, data_key: str) -> torch.Tensor:
-        """`(N, D)`: g_z, projected; cached (the costly part of re-scoring new queries)."""
+        """`(N, D)`: g_z (projected when projecting); cached (the costly part of re-scoring new queries)."""
         path = self._cache_path("train", data_key, {"params": self.settings.params, "measurement": measurement,
                                                     "projection": self.settings.projection_dim,
                                                     "seed": self.settings.seed})
         if path is not None and path.is_file():
             self.cache_hits.append(path.name)
             return torch.load(path, weights_only=True)
-        vectors = torch.cat([self.projector(batch_gradients(self.model, self.layers, b, measurement).grads).cpu()
-                             for b in train()])
+        vectors = torch.cat([flatten(self._gradients(b, measurement).grads, self.layers).cpu() for b in train()])
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.save(vectors, path)
