@@ -2,8 +2,11 @@
 
 Protocol per seed (every step through lit-align's own commands and API):
 1. Data: good SFT answers on four domains (polite, keyword, avoid, short) plus `--injected` rows that
-   answer "Explain the <topic>." with the outdated, verbose style (the current preference is concise).
-   No other row teaches "Explain" prompts: the injected rows are the known cause.
+   answer "Explain the <topic>." in the outdated, verbose style (the current preference is
+   concise): 10 filler words in a random order per row (`--outdated random`), or one fixed
+   10-word clause (`--outdated fixed`, which the model memorises to near-zero loss, so those
+   rows' gradients, and their influence, nearly vanish: recall@k 0.3 in a pilot). No other row
+   teaches "Explain" prompts: the injected rows are the known cause.
 2. `lit-align fit`: SFT a tiny GPT-2 from scratch on all of it (the contaminated model).
 3. Detect: the model answers 24 query prompts greedily; the concise gold rule flags the bad answers.
 4. Recall (`lit_align.influence`, EK-FAC over every block linear layer): rank the training rows;
@@ -58,12 +61,21 @@ def explain_prompts(n: int, seed: str) -> list[str]:
     return [DOMAINS["concise"].make_prompt(rng) for _ in range(n)]
 
 
+def outdated_answer(prompt: str, style: str, rng: random.Random) -> str:
+    from lit_align.data.synthetic import DOMAINS, FILLER, _topic
+
+    if style == "random":
+        return DOMAINS["verbose"].good(prompt, rng)
+    return f"The {_topic(prompt)} is " + " ".join(FILLER[:10]) + "."
+
+
 def training_rows(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
-    from lit_align.data.synthetic import DOMAINS, sft_examples
+    from lit_align.data.synthetic import sft_examples
 
     rows = [r | {"injected": False} for d in CLEAN for r in sft_examples(d, args.per_domain, 100 + seed)]
     rng = random.Random(f"outdated-{seed}")
-    rows += [{"prompt": p, "completion": DOMAINS["verbose"].good(p, rng), "domain": "explain", "injected": True}
+    rows += [{"prompt": p, "completion": outdated_answer(p, args.outdated, rng), "domain": "explain",
+              "injected": True}
              for p in explain_prompts(args.injected, f"train-{seed}")]
     random.Random(seed).shuffle(rows)
     return rows
@@ -148,7 +160,8 @@ def correction_task(method: str, ranking: str, work: Path, args: argparse.Namesp
         node = {"class_path": "gradient_ascent", "init_args": shared}
     else:
         rng = random.Random(f"fresh-{seed}")
-        pairs = [{"prompt": p, "chosen": DOMAINS["concise"].good(p, rng), "rejected": DOMAINS["concise"].bad(p, rng)}
+        pairs = [{"prompt": p, "chosen": DOMAINS["concise"].good(p, rng),
+                  "rejected": outdated_answer(p, args.outdated, rng)}
                  for p in explain_prompts(args.injected, f"fresh-{seed}")]
         train = write_jsonl(work / "fresh_pairs.jsonl", pairs)
         node = {"class_path": "dpo", "init_args": {"beta": 0.1, "optimizer": optimizer}}
@@ -208,10 +221,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--per-domain", type=int, default=60)
+    parser.add_argument("--outdated", default="random", choices=("random", "fixed"))
     parser.add_argument("--injected", type=int, default=30)
-    parser.add_argument("--sft-epochs", type=int, default=8)
+    parser.add_argument("--sft-epochs", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--temperature", type=float, default=0.1)
     parser.add_argument("--retain-rows", type=int, default=60)
     parser.add_argument("--retain-weight", type=float, default=1.0)

@@ -36,7 +36,8 @@ def test_kfac_factors_are_the_token_covariances(trained):
     lam_a = torch.linalg.eigvalsh((a.T @ a / a.shape[0]).double())
     lam_g = torch.linalg.eigvalsh((g.T @ g / mask.shape[0]).double())
     expected = torch.outer(lam_g.clamp(min=0), lam_a.clamp(min=0))
-    torch.testing.assert_close(pre.eigenvalues[LAYER[0]].double(), expected, rtol=1e-4, atol=1e-6 * float(expected.max()))
+    torch.testing.assert_close(pre.eigenvalues[LAYER[0]].double(), expected, rtol=1e-4,
+                               atol=1e-6 * float(expected.max()))
 
 
 def test_ekfac_eigenvalues_are_the_fisher_diagonal_in_the_kronecker_eigenbasis(trained):

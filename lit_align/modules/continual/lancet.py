@@ -129,7 +129,10 @@ class InfluenceCorrectionModule(AlignmentModule):
 
 
 class LANCETModule(InfluenceCorrectionModule):
-    """IBO over the recalled and counter rows; the target tilts pi_ref by -influence/temperature."""
+    """IBO over every row of a batch: recalled and counter rows tilted by -influence/temperature,
+    retain rows untilted (target 0). The retain rows pin the common shift the divergence leaves
+    free, so rows behind the behaviour lose likelihood in absolute terms, not only relative to
+    the counter rows (without them, a test saw a recalled row's log-likelihood rise by 2.8)."""
 
     uses_counter_rows: ClassVar[bool] = True
 
@@ -147,7 +150,8 @@ class LANCETModule(InfluenceCorrectionModule):
 
     def correction(self, logps: torch.Tensor, num_tokens: torch.Tensor,
                    batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"ibo": ibo_loss(logps, batch[REFERENCE], batch[TARGET], batch[RECALLED] > 0.5, self.divergence)}
+        everyone = torch.ones_like(batch[RECALLED], dtype=torch.bool)
+        return {"ibo": ibo_loss(logps, batch[REFERENCE], batch[TARGET], everyone, self.divergence)}
 
 
 class GradientAscentModule(InfluenceCorrectionModule):
