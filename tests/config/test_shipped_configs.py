@@ -8,7 +8,9 @@ from lit_align.cli import main
 from tests.conftest import REPO
 
 NOT_RUN_CONFIGS = {"deepspeed", "compat", "feedback"}  # strategy presets and the inputs of other commands
-CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if not NOT_RUN_CONFIGS & set(p.parts))
+INFLUENCE = sorted((REPO / "configs" / "influence").glob("recall_*.yaml"))  # `lit-align influence` configs
+CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml")
+                 if not NOT_RUN_CONFIGS & set(p.parts) and p not in INFLUENCE)
 COMPAT = sorted((REPO / "configs" / "compat").glob("*.yaml"))
 
 
@@ -16,7 +18,8 @@ COMPAT = sorted((REPO / "configs" / "compat").glob("*.yaml"))
 def test_shipped_config_validates(path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     # configs/real/ name hub datasets and models that this offline machine does not have
-    skip = ["--skip-data"] if "real" in path.parts else []
+    # configs/influence/ train on a ranking that step 1 writes
+    skip = ["--skip-data"] if {"real", "influence"} & set(path.parts) else []
     assert main(["validate", "--config", os.path.relpath(path, REPO), *skip]) == 0, capsys.readouterr().err
 
 
@@ -29,3 +32,12 @@ def test_shipped_compat_data_files_load(path, monkeypatch):
     cfg = load_compat_config(str(path))
     for name, split in cfg.splits.items():
         assert len(load_source(split.source, name)) > 0
+
+
+@pytest.mark.parametrize("path", INFLUENCE, ids=[p.name for p in INFLUENCE])
+def test_shipped_influence_configs_load(path, monkeypatch):
+    from lit_align.influence.recall import load_influence_config
+
+    monkeypatch.chdir(REPO)
+    cfg, _ = load_influence_config(str(path))
+    assert cfg.output.endswith(".jsonl") and cfg.influence.preconditioner == "ekfac"
