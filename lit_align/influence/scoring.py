@@ -5,8 +5,9 @@ see `gradients`). Upweighting z by eps moves the query loss by -eps * score: a p
 score means training on z made the query response *more* likely, i.e. z contributed to
 it; a negative score means z counteracts it.
 
-Work is arranged as influence toolkits on LLMs do it: the few queries are preconditioned
-once (H^-1 g_q), then each training batch costs one forward/backward and a matrix product.
+Work is arranged as influence toolkits on LLMs do it: the training rows' gradients are kept
+from the last curvature-fitting pass (no extra pass), the few queries are preconditioned
+once (H^-1 g_q), and the scores are one matrix product.
 Fitted factors and (projected) training gradients are saved under `cache_dir`, keyed by
 the model's weights, the rows and the settings, so new queries reuse them.
 """
@@ -74,65 +75,77 @@ class InfluenceScorer:
     def num_params(self) -> int:
         return sum(layer.numel for layer in self.layers)
 
-    def _cache_path(self, what: str, data_key: str, extra: dict[str, Any]) -> Path | None:
+    def _cache_path(self, what: str, key: dict[str, Any]) -> Path | None:
         if self.cache_dir is None:
             return None
-        key = json.dumps({"model": model_fingerprint(self.model, self.layers), "data": data_key, **extra},
-                         sort_keys=True)
-        return self.cache_dir / f"{what}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        return self.cache_dir / f"{what}-{digest}.pt"
 
-    def fit(self, train: Batches, measurement: Measurement, data_key: str) -> Preconditioner:
-        """Fit (or load) the curvature approximation on the training rows."""
+    def _cache_keys(self, measurement: Measurement, data_key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What the factors and the training gradients depend on (the weights hashed once)."""
         s = self.settings
-        shapes = {layer.name: self.projector.shape(layer) for layer in self.layers}
-        self.preconditioner = make_preconditioner(s.preconditioner, self.layers, s.damping, shapes)
-        path = self._cache_path("factors", data_key, {"preconditioner": s.preconditioner, "params": s.params,
-                                                      "measurement": measurement, "projection": s.projection_dim,
-                                                      "seed": s.seed})
-        if path is not None and path.is_file():
-            self.preconditioner.load_state_dict(torch.load(path, weights_only=True))
-            self.cache_hits.append(path.name)
-            return self.preconditioner
-        for pass_index in range(self.preconditioner.passes):
-            for batch in train():
-                self.preconditioner.accumulate(pass_index, self._gradients(batch, measurement))
-            self.preconditioner.finish_pass(pass_index)
+        shared = {"model": model_fingerprint(self.model, self.layers), "data": data_key, "params": s.params,
+                  "measurement": measurement, "projection": s.projection_dim, "seed": s.seed}
+        return shared | {"preconditioner": s.preconditioner}, shared
+
+    def _load(self, path: Path | None) -> Any:
+        if path is None or not path.is_file():
+            return None
+        self.cache_hits.append(path.name)
+        return torch.load(path, weights_only=True)
+
+    @staticmethod
+    def _save(path: Path | None, value: Any) -> None:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(self.preconditioner.state_dict(), path)
-        return self.preconditioner
+            torch.save(value, path)
 
     def _gradients(self, batch: dict[str, torch.Tensor], measurement: Measurement) -> Any:
         return batch_gradients(self.model, self.layers, batch, measurement, self.projector)
 
+    def fit_and_collect(self, train: Batches, measurement: Measurement, data_key: str) -> torch.Tensor:
+        """Fit (or load) the curvature and compute (or load) the training gradients `(N, D)`.
+
+        Both need the training rows' gradients: the last fitting pass also keeps them, so
+        identity scores in one pass over the rows, diagonal and K-FAC in one, EK-FAC in two."""
+        s = self.settings
+        factors_key, train_key = self._cache_keys(measurement, data_key)
+        factors_path, train_path = self._cache_path("factors", factors_key), self._cache_path("train", train_key)
+        shapes = {layer.name: self.projector.shape(layer) for layer in self.layers}
+        self.preconditioner = make_preconditioner(s.preconditioner, self.layers, s.damping, shapes)
+        state, vectors = self._load(factors_path), self._load(train_path)
+        passes = 0 if state is not None else self.preconditioner.passes
+        if state is not None:
+            self.preconditioner.load_state_dict(state)
+        collected: list[torch.Tensor] = []
+        for pass_index in range(passes):
+            for batch in train():
+                grads = self._gradients(batch, measurement)
+                self.preconditioner.accumulate(pass_index, grads)
+                if vectors is None and pass_index == passes - 1:
+                    collected.append(flatten(grads.grads, self.layers).cpu())
+            self.preconditioner.finish_pass(pass_index)
+        if state is None:
+            self._save(factors_path, self.preconditioner.state_dict())
+        if vectors is None:
+            vectors = torch.cat(collected or [flatten(self._gradients(b, measurement).grads, self.layers).cpu()
+                                              for b in train()])
+            self._save(train_path, vectors)
+        return vectors
+
     def query_vectors(self, queries: Batches, measurement: Measurement = "sft") -> torch.Tensor:
         """`(M, D)`: H^-1 g_q (in the projected space when projecting)."""
         if self.preconditioner is None:
-            raise RuntimeError("InfluenceScorer.fit must run before query_vectors")
+            raise RuntimeError("InfluenceScorer.fit_and_collect must run before query_vectors")
         out = [flatten(self.preconditioner.apply(self._gradients(b, measurement).grads), self.layers)
                for b in queries()]
         return torch.cat(out)
 
-    def train_vectors(self, train: Batches, measurement: Measurement, data_key: str) -> torch.Tensor:
-        """`(N, D)`: g_z (projected when projecting); cached (the costly part of re-scoring new queries)."""
-        path = self._cache_path("train", data_key, {"params": self.settings.params, "measurement": measurement,
-                                                    "projection": self.settings.projection_dim,
-                                                    "seed": self.settings.seed})
-        if path is not None and path.is_file():
-            self.cache_hits.append(path.name)
-            return torch.load(path, weights_only=True)
-        vectors = torch.cat([flatten(self._gradients(b, measurement).grads, self.layers).cpu() for b in train()])
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(vectors, path)
-        return vectors
-
     def score(self, train: Batches, queries: Batches, *, train_measurement: Measurement, data_key: str,
               query_measurement: Measurement = "sft") -> torch.Tensor:
         """`(N, M)` influence of every training row on every query row."""
-        self.fit(train, train_measurement, data_key)
+        t = self.fit_and_collect(train, train_measurement, data_key)
         q = self.query_vectors(queries, query_measurement).cpu()
-        t = self.train_vectors(train, train_measurement, data_key)
         return t @ q.T
 
     def describe(self) -> dict[str, Any]:
