@@ -35,13 +35,14 @@ class AlignmentDataModule(L.LightningDataModule):
         self.train_set: Any = None
         self.own_train_set: Any = None  # the task's own rows, before replay rows are mixed in
         self.eval_set: Any = None
+        self.source_rows: dict[str, Any] = {}  # each split's rows as loaded, with columns tokenising drops
         self.reports: list[RowReport] = []
 
     def _prepare(self, source: Any, split: str, kind: RecordKind) -> Any:
         import datasets
 
         where = f"{self.where}.{split}"
-        rows = load_source(source, where)
+        rows = self.source_rows[split] = load_source(source, where)
         settings = TokenizeSettings(
             max_length=self.config.max_length,
             max_prompt_length=self.config.max_prompt_length,

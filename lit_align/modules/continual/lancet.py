@@ -59,9 +59,7 @@ class InfluenceCorrectionModule(AlignmentModule):
         self.influence_column, self.seed, self.logprob_mode = influence_column, seed, logprobs
 
     def _influence(self, dm: Any) -> list[float]:
-        from lit_align.data.sources import load_source
-
-        source = load_source(dm.config.train, f"{dm.where}.train")
+        source = dm.source_rows["train"]
         if self.influence_column not in source.column_names:
             raise DataError(
                 f"{dm.where}.train: no {self.influence_column!r} column; a {type(self).__name__} task trains on "
