@@ -69,3 +69,15 @@ def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: GenerationConf
         tokenizer.padding_side = side
         model.train(was_training)
     return outputs
+
+
+def policy_answerer(policy: Any, sampling: Sampling, seed: int) -> Any:
+    """A function from prompts to the policy's answers, the prompts rendered (plain or chat)
+    as the training data renders them (C3PO's pi_0, LANCET's probe answers)."""
+    from lit_align.data.records import render_prompt
+
+    def answer(prompts: list[str]) -> list[str]:
+        rendered = [render_prompt({"prompt": p}, policy.tokenizer).prompt for p in prompts]
+        return generate(policy.model, policy.tokenizer, rendered, sampling, seed)
+
+    return answer

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.continual.generation import Sampling
+from lit_align.continual.generation import Sampling, policy_answerer
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.feedback.dataset import Answered, FeedbackGenerator, pack_feedback_rows
@@ -57,18 +57,6 @@ def config_hash(raw: dict[str, Any]) -> str:
     """What the data depends on: everything but where it is written and how it is judged."""
     relevant = {k: v for k, v in raw.items() if k not in ("output_dir", "judge")}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def policy_answerer(policy: Any, sampling: Sampling, seed: int) -> Any:
-    """pi_0's answers to plain or chat prompts, rendered as the training data renders them."""
-    from lit_align.continual.generation import generate
-    from lit_align.data.records import render_prompt
-
-    def answer(prompts: list[str]) -> list[str]:
-        rendered = [render_prompt({"prompt": p}, policy.tokenizer).prompt for p in prompts]
-        return generate(policy.model, policy.tokenizer, rendered, sampling, seed)
-
-    return answer
 
 
 def _out_of_scope(cfg: FeedbackDataConfig, generator: FeedbackGenerator, claimed: set[str]) -> list[str]:

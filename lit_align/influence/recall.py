@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import torch
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.continual.generation import Sampling
+from lit_align.continual.generation import Sampling, policy_answerer
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
@@ -82,8 +82,6 @@ def undesirable_outputs(cfg: QueryConfig, policy: Any, seed: int) -> list[dict[s
         return [{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]
     if "prompt" not in columns:
         raise DataError(f"queries.source: no `prompt` column to answer (columns: {', '.join(columns)})")
-    from lit_align.feedback.build import policy_answerer
-
     prompts = list(rows["prompt"])
     answers = policy_answerer(policy, cfg.generate, seed)(prompts)
     assert cfg.scorer is not None
