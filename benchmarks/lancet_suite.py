@@ -40,18 +40,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.run_suite import ci95  # noqa: E402
+from benchmarks.suites.synthetic import write_jsonl  # noqa: E402
 
 CLEAN = ("polite", "keyword", "avoid", "short")
 METHODS = ("lancet", "random", "ascent", "dpo_fresh")
 MODEL = {"arch": "gpt2", "n_layer": 2, "d_model": 64, "n_head": 4, "vocab_size": 512}
 SHAPE = {"batch_size": 16, "max_length": 64, "max_prompt_length": 32}
 WORK = REPO / "benchmarks" / ".cache" / "lancet"
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return str(path)
 
 
 def explain_prompts(n: int, seed: str) -> list[str]:

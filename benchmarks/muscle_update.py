@@ -35,18 +35,13 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
+from benchmarks.suites.synthetic import write_jsonl  # noqa: E402
 
 TASK_DOMAINS = ("colors", "keyword", "polite")
 SHIFTED = ("keyword", "polite")  # domains whose answers base v2's further training mostly gets wrong
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
 SHAPE = {"batch_size": 16, "max_length": 64, "max_prompt_length": 32}
 WORK = REPO / "benchmarks" / ".cache" / "muscle"
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return str(path)
 
 
 def _fit(config: dict[str, Any], path: Path) -> None:
@@ -91,7 +86,7 @@ def build_base_v2(base_v1: Path, seed: int, cache: Path, epochs: int, bad_share:
     if (target / "config.json").is_file():
         return target
     shutil.rmtree(work, ignore_errors=True)
-    data = _write(work / "base_v2.jsonl", shifted_rows(300, seed, bad_share))
+    data = write_jsonl(work / "base_v2.jsonl", shifted_rows(300, seed, bad_share))
     task = {"name": "pretrain", "method": {"class_path": "sft", "init_args": {"optimizer": {"lr": 2.0e-3}}},
             "data": {"train": {"path": "json", "data_files": data}, **SHAPE}}
     _fit(_run(work / "base_v2_run", str(base_v1), [task], seed, epochs), work / "base_v2.yaml")
@@ -110,8 +105,8 @@ def compat_data(work: Path, seed: int) -> Path:
 
     splits: dict[str, Any] = {}
     for d in TASK_DOMAINS:
-        mc = _write(work / f"{d}_mc.jsonl", ranked_samples(d, 64, seed=5000 + seed))
-        gen = _write(work / f"{d}_gen.jsonl", sft_examples(d, 32, seed=6000 + seed))
+        mc = write_jsonl(work / f"{d}_mc.jsonl", ranked_samples(d, 64, seed=5000 + seed))
+        gen = write_jsonl(work / f"{d}_gen.jsonl", sft_examples(d, 32, seed=6000 + seed))
         splits[f"{d}_mc"] = {"source": {"path": "json", "data_files": mc}, "kind": "choice"}
         splits[d] = {"source": {"path": "json", "data_files": gen}, "kind": "generative"}
     spec = {"splits": splits, "scorer": {"class_path": "synthetic_gold_scorer"}, "max_new_tokens": 16,
@@ -134,11 +129,11 @@ def one_seed(seed: int, base_v1: Path, args: argparse.Namespace) -> dict[str, An
 
     work = args.work / f"seed{seed}"
     rows = [r for d in TASK_DOMAINS for r in sft_examples(d, args.task_rows, seed=3000 + seed)]
-    data = _write(work / "task.jsonl", rows)
+    data = write_jsonl(work / "task.jsonl", rows)
     muscle_data = data
     if args.muscle_data == "held_back":  # rows the task adapters never saw, same task and size
         extra = [r for d in TASK_DOMAINS for r in sft_examples(d, args.task_rows, seed=4000 + seed)]
-        muscle_data = _write(work / "muscle.jsonl", extra)
+        muscle_data = write_jsonl(work / "muscle.jsonl", extra)
     base_v2 = build_base_v2(base_v1, seed, args.cache, args.base_epochs, args.bad_share)
     lora_model = {"class_path": "hf", "init_args": {"lora": LORA}}
     v1_dir, v2_dir = work / "v1", work / "v2"

@@ -56,7 +56,8 @@ METHODS: dict[str, SuiteMethod] = {
 }
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
+    """Rows as JSON lines at `path` (parents made); returns the path as a string for configs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return str(path)
@@ -67,10 +68,10 @@ def write_data(root: Path, *, domains: tuple[str, ...] = DOMAINS, n_train: int =
     """Per-domain train (seeded) and eval (fixed) pairs, ranked samples and prompts."""
     out = root / f"seed{seed}"
     for d in domains:
-        _write_jsonl(out / f"{d}_train.jsonl", preference_pairs(d, n_train, seed=1000 + seed))
-        _write_jsonl(out / f"{d}_eval.jsonl", preference_pairs(d, n_eval, seed=1))
-        _write_jsonl(out / f"{d}_ranked.jsonl", ranked_samples(d, n_train, seed=1000 + seed))
-        _write_jsonl(out / f"{d}_prompts.jsonl", unlabeled_prompts(d, n_train, seed=1000 + seed))
+        write_jsonl(out / f"{d}_train.jsonl", preference_pairs(d, n_train, seed=1000 + seed))
+        write_jsonl(out / f"{d}_eval.jsonl", preference_pairs(d, n_eval, seed=1))
+        write_jsonl(out / f"{d}_ranked.jsonl", ranked_samples(d, n_train, seed=1000 + seed))
+        write_jsonl(out / f"{d}_prompts.jsonl", unlabeled_prompts(d, n_train, seed=1000 + seed))
     return out
 
 
@@ -95,7 +96,7 @@ def build_base_model(target: Path, *, domains: tuple[str, ...] = DOMAINS, n_per_
         return target
     work = target.parent / f".{target.name}-build"
     shutil.rmtree(work, ignore_errors=True)
-    data = _write_jsonl(work / "base_sft.jsonl", base_sft_rows(domains, n_per_domain))
+    data = write_jsonl(work / "base_sft.jsonl", base_sft_rows(domains, n_per_domain))
     config = {
         "seed": 0, "output_dir": str(work / "run"), "tracking": {"backend": "none"},
         "model": {"class_path": "tiny", "init_args": MODEL},
