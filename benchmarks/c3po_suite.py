@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
+from benchmarks.suites.synthetic import fit_task  # noqa: E402
 
 RULES = ("exclaim_animals", "summary_prefix", "sky_mention", "technical_code", "quote_keyword")
 METHODS = ("c3po", "dpo", "sft")
@@ -67,21 +68,8 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
 
 
 def fit(method: str, data: Path, base: Path, seed: int, out: Path, args: argparse.Namespace) -> Path:
-    from lit_align.cli import main
-
-    model_dir = out / "tasks" / method / "model"
-    if (model_dir / "config.json").is_file():
-        return model_dir
-    config = {"seed": seed, "output_dir": str(out), "export": "last", "tracking": {"backend": "none"},
-              "model": {"class_path": "hf", "init_args": {"name_or_path": str(base), "lora": LORA}},
-              "trainer": {"max_epochs": args.epochs, "accelerator": "cpu", "enable_progress_bar": False},
-              "sequence": [method_task(method, data, args)]}
-    path = out.parent / f"{method}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config))
-    if main(["fit", "--config", str(path)]) != 0:
-        raise RuntimeError(f"lit-align fit failed: {path}")
-    return model_dir
+    model = {"class_path": "hf", "init_args": {"name_or_path": str(base), "lora": LORA}}
+    return fit_task(method, model, method_task(method, data, args), out, seed, args.epochs)
 
 
 def typed(raw: dict[str, Any]) -> Any:

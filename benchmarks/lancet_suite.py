@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.run_suite import ci95  # noqa: E402
-from benchmarks.suites.synthetic import write_jsonl  # noqa: E402
+from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
 
 CLEAN = ("polite", "keyword", "avoid", "short")
 METHODS = ("lancet", "random", "ascent", "dpo_fresh")
@@ -74,23 +74,6 @@ def training_rows(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
              for p in explain_prompts(args.injected, f"train-{seed}")]
     random.Random(seed).shuffle(rows)
     return rows
-
-
-def fit(name: str, model: dict[str, Any], task: dict[str, Any], out: Path, seed: int, epochs: int) -> Path:
-    from lit_align.cli import main
-
-    model_dir = out / "tasks" / name / "model"
-    if (model_dir / "config.json").is_file():
-        return model_dir
-    config = {"seed": seed, "output_dir": str(out), "export": "last", "tracking": {"backend": "none"},
-              "model": model, "trainer": {"max_epochs": epochs, "accelerator": "cpu", "enable_progress_bar": False},
-              "sequence": [{"name": name, **task}]}
-    path = out.parent / f"{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config))
-    if main(["fit", "--config", str(path)]) != 0:
-        raise RuntimeError(f"lit-align fit failed: {path}")
-    return model_dir
 
 
 def answers(model_dir: Path, prompts: list[str]) -> list[str]:
@@ -171,7 +154,7 @@ def one_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     probes = explain_prompts(48, f"probe-{seed}")
     utility = {d: [r["prompt"] for r in unlabeled_prompts(d, 24, 5000 + seed)] for d in CLEAN}
     start = time.perf_counter()
-    sft = fit("sft", {"class_path": "tiny", "init_args": MODEL | {"seed": seed}},
+    sft = fit_task("sft", {"class_path": "tiny", "init_args": MODEL | {"seed": seed}},
               {"method": {"class_path": "sft", "init_args": {"optimizer": {"lr": 3e-3, "warmup_steps": 10}}},
                "data": {"train": {"path": "json", "data_files": train_file}, **SHAPE}},
               work / "sft", seed, args.sft_epochs)
@@ -181,7 +164,7 @@ def one_seed(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     for method in args.methods:
         start = time.perf_counter()
         task = correction_task(method, result["recall"]["ranking"], work, args, seed)
-        model_dir = fit(method, {"class_path": "hf", "init_args": {"name_or_path": str(sft)}}, task,
+        model_dir = fit_task(method, {"class_path": "hf", "init_args": {"name_or_path": str(sft)}}, task,
                         work / method, seed, args.epochs)
         result[method] = measure(model_dir, probes, utility) | {"seconds": round(time.perf_counter() - start, 1)}
     return result

@@ -75,6 +75,25 @@ def write_data(root: Path, *, domains: tuple[str, ...] = DOMAINS, n_train: int =
     return out
 
 
+def fit_task(name: str, model: dict[str, Any], task: dict[str, Any], out: Path, seed: int, epochs: int) -> Path:
+    """`lit-align fit` one task (config written beside `out`); returns its exported model
+    directory, reused when a previous run already exported it."""
+    from lit_align.cli import main
+
+    model_dir = out / "tasks" / name / "model"
+    if (model_dir / "config.json").is_file():
+        return model_dir
+    config = {"seed": seed, "output_dir": str(out), "export": "last", "tracking": {"backend": "none"},
+              "model": model, "trainer": {"max_epochs": epochs, "accelerator": "cpu", "enable_progress_bar": False},
+              "sequence": [{"name": name, **task}]}
+    path = out.parent / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+    if main(["fit", "--config", str(path)]) != 0:
+        raise RuntimeError(f"lit-align fit failed: {path}")
+    return model_dir
+
+
 def base_sft_rows(domains: tuple[str, ...], n_per_domain: int, seed: int = 0) -> list[dict[str, Any]]:
     """SFT rows whose completions are good or bad answers at random: formats, not preferences."""
     rng = random.Random(seed)
