@@ -39,10 +39,11 @@ def main() -> None:
     from lit_align.data.synthetic import sft_examples
     from lit_align.influence.data import TokenizedRows
     from lit_align.influence.exact import damped_inverse_influence, exact_hessian
-    from lit_align.influence.gradients import autograd_row_gradients, row_losses
+    from lit_align.influence.gradients import autograd_row_gradients
     from lit_align.influence.layers import select_layers
     from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
     from lit_align.models import TinyModelSpec
+    from lit_align.testing.fitting import fit_rows
 
     torch.manual_seed(0)
     policy = TinyModelSpec(arch="gpt2", n_layer=2, d_model=16, n_head=2, vocab_size=512).build()
@@ -52,14 +53,7 @@ def main() -> None:
     train = TokenizedRows(datasets.Dataset.from_list(rows), "sft", policy.tokenizer, batch_size=64, **shape)
     queries = TokenizedRows(datasets.Dataset.from_list(sft_examples("short", 8, 1)), "sft", policy.tokenizer,
                             batch_size=8, **shape)
-    opt = torch.optim.AdamW(policy.model.parameters(), lr=3e-3)
-    for _ in range(40):
-        for batch in train.batches()():
-            loss = row_losses(policy.model, batch, "sft").mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    policy.model.eval()
+    fit_rows(policy.model, train.batches(), epochs=40)
     layers = select_layers(policy.model, PARAMS)
     hessian = exact_hessian(policy.model, layers, train.batches()(), "sft")
 

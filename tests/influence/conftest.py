@@ -6,8 +6,8 @@ import torch
 
 from lit_align.data.synthetic import preference_pairs, sft_examples
 from lit_align.influence.data import TokenizedRows
-from lit_align.influence.gradients import row_losses
 from lit_align.models import LoraConfig, TinyModelSpec
+from lit_align.testing.fitting import fit_rows
 
 
 def tiny_policy(d_model: int = 16, lora: LoraConfig | None = None):
@@ -26,15 +26,7 @@ def trained():
     policy = tiny_policy()
     train = rows_for(policy, sft_examples("polite", 24, 0) + sft_examples("short", 24, 0), batch_size=48)
     queries = rows_for(policy, sft_examples("short", 4, 1))
-    opt = torch.optim.AdamW(policy.model.parameters(), lr=3e-3)
-    policy.model.train()
-    for _ in range(60):
-        for batch in train.batches()():
-            loss = row_losses(policy.model, batch, "sft").mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    policy.model.eval()
+    fit_rows(policy.model, train.batches(), epochs=60)
     return policy, train, queries
 
 
