@@ -44,10 +44,20 @@ def cmd_print_config(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     from lit_align.config.validate import parse_run_config
     from lit_align.continual.runner import TaskSequenceRunner
+    from lit_align.scale.launch import launch_local_ranks
+    from lit_align.scale.strategies import processes_per_node
 
     raw = _load(args)
-    TaskSequenceRunner(parse_run_config(raw), raw).run()
-    return 0
+    config = parse_run_config(raw)
+    workers = launch_local_ranks(processes_per_node(config.trainer), int(config.trainer.get("num_nodes", 1)),
+                                 args.argv)
+    try:
+        TaskSequenceRunner(config, raw).run()
+    except BaseException:
+        if workers is not None:
+            workers.stop()
+        raise
+    return workers.wait() if workers is not None else 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -243,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # what worker ranks re-run
     if args.version:
         from lit_align import __version__
 

@@ -18,10 +18,10 @@ _SEQ_METRICS = (
 
 
 class SequenceDisplay:
-    def __init__(self, task_names: list[str]) -> None:
+    def __init__(self, task_names: list[str], enabled: bool = True) -> None:
         from rich.console import Console
 
-        self.console = Console()
+        self.console = Console(quiet=not enabled)  # silent on ranks > 0 of a multi-process run
         self.names = task_names
 
     def resumed(self, completed: int) -> None:

@@ -11,6 +11,7 @@ after its last completed task. A single-stage run is a sequence of one task.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -25,6 +26,7 @@ from lit_align.continual.lock import OutputDirLock
 from lit_align.continual.results import scalar_metrics
 from lit_align.continual.scoring import SequenceScorer
 from lit_align.errors import ConfigError
+from lit_align.scale import ranks
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,13 @@ class TaskSequenceRunner:
 
     # -- building blocks ---------------------------------------------------------------------
     def _trainer_kwargs(self, task: TaskConfig, logger: Any) -> dict[str, Any]:
+        from lit_align.scale.strategies import build_strategy
+
         kwargs = {**TRAINER_DEFAULTS, **self.config.trainer, **task.trainer}
         kwargs.setdefault("logger", logger if logger is not None else False)
         kwargs.setdefault("default_root_dir", str(self.output_dir / "tasks" / task.name))
+        if "strategy" in kwargs:
+            kwargs["strategy"] = build_strategy(kwargs)
         return kwargs
 
     def _build_module(self, task: TaskConfig, index: int, policy: Any) -> Any:
@@ -92,7 +98,10 @@ class TaskSequenceRunner:
         return module
 
     def _build_initial_model(self) -> Any:
-        return self.config.model.instantiate().build().model
+        return self._build_policy().model
+
+    def _build_policy(self) -> Any:
+        return self.config.model.instantiate().build()
 
     def _datamodule(self, task: TaskConfig, index: int, module: Any, policy: Any, memory: Any) -> Any:
         from lit_align.data.datamodule import AlignmentDataModule
@@ -108,8 +117,10 @@ class TaskSequenceRunner:
 
     # -- the sequence ----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """On every rank of a multi-process run; rank 0 alone holds the lock and writes files."""
         quiet_third_party()
-        with OutputDirLock(self.output_dir):
+        ranks.init_process_group()
+        with OutputDirLock(self.output_dir) if ranks.is_main() else contextlib.nullcontext():
             return self._run()
 
     def _run(self) -> dict[str, Any]:
@@ -122,12 +133,16 @@ class TaskSequenceRunner:
         from lit_align.tracking.mlflow import SequenceTracker
 
         cfg = self.config
+        main = ranks.is_main()
         digest = S.config_digest(self.raw_config)
         state = S.load_state(self.output_dir, digest) or S.SequenceState(config_digest=digest)
-        save_config(self.raw_config, self.output_dir / "config.yaml")
-        tracker = SequenceTracker(cfg.tracking, self.output_dir, cfg.tracking.run_name or self.output_dir.name)
+        ranks.barrier()  # every rank has read state.json before rank 0 writes anything
+        if main:
+            save_config(self.raw_config, self.output_dir / "config.yaml")
+        tracking = cfg.tracking if main else dataclasses.replace(cfg.tracking, backend="none")
+        tracker = SequenceTracker(tracking, self.output_dir, cfg.tracking.run_name or self.output_dir.name)
         state.parent_run_id = tracker.start(self.raw_config, state.parent_run_id)
-        display = SequenceDisplay([t.name for t in cfg.sequence])
+        display = SequenceDisplay([t.name for t in cfg.sequence], enabled=main)
 
         L.seed_everything(cfg.seed, verbose=False)
         policy = cfg.model.instantiate().build()
@@ -148,7 +163,8 @@ class TaskSequenceRunner:
             if index < len(state.completed):
                 continue
             display.task_start(index)
-            result, method_state = self._run_task(index, task, policy, memory, method_state, scoring, tracker)
+            result, method_state, policy = self._run_task(index, task, policy, memory, method_state, scoring,
+                                                          tracker)
             report = scoring.report()
             state.task_results.append(result)
             previous = state.checkpoint
@@ -157,14 +173,16 @@ class TaskSequenceRunner:
             with timed(result["seconds"], "checkpoint", "total"):
                 S.save_checkpoint(self.output_dir / state.checkpoint, model=policy.model, method_state=method_state,
                                   memory=memory, margins=scoring.stored())
-                self._write_results(report, state, scoring)
-                S.commit(self.output_dir, state, previous)
+                if main:
+                    self._write_results(report, state, scoring)
+                    S.commit(self.output_dir, state, previous)
+                ranks.barrier()
             display.task_end(index, result, report)
             if os.environ.get(FAIL_AFTER_TASK_ENV) == str(index):
                 os._exit(137)  # simulate a kill -9 right after the commit
 
         report = scoring.report()
-        paths = self._write_results(report, state, scoring, final=True)
+        paths = self._write_results(report, state, scoring, final=True) if main else []
         tracker.log_artifacts(paths)
         tracker.finish(scalar_metrics(report))
         display.finish(report, state.task_results)
@@ -174,6 +192,7 @@ class TaskSequenceRunner:
         import lightning as L
 
         from lit_align.modules.base import TaskContext
+        from lit_align.scale.consolidate import rebuild_if_sharded
 
         seconds: dict[str, float] = {}
         start = time.perf_counter()
@@ -189,6 +208,8 @@ class TaskSequenceRunner:
         trainer = L.Trainer(**self._trainer_kwargs(task, logger))
         with timed(seconds, "train"):
             trainer.fit(module, datamodule=dm)
+            policy = rebuild_if_sharded(trainer, module, self._build_policy) or policy
+            scoring.policy = policy
         with timed(seconds, "method_end"):
             method_state = module.on_task_end(context)
             scores = module.select_for_memory(context)
@@ -199,7 +220,8 @@ class TaskSequenceRunner:
             eval_scores = scoring.after_task(task.name)
         with timed(seconds, "export"):
             last = index == len(self.config.sequence) - 1
-            if self.config.export == "every_task" or (self.config.export == "last" and last):
+            wanted = self.config.export == "every_task" or (self.config.export == "last" and last)
+            if wanted and ranks.is_main():
                 module.export(self.output_dir / "tasks" / task.name)
         metrics = {k: round(float(v), 6) for k, v in sorted(trainer.callback_metrics.items())}
         tracker.log_task_end(logger, eval_scores, step=index)
@@ -213,7 +235,7 @@ class TaskSequenceRunner:
             "memory_size": len(memory),
             "seconds": seconds | {"total": round(time.perf_counter() - start, 3)},
         }
-        return result, method_state
+        return result, method_state, policy
 
     def _write_results(self, report, state, scoring, final: bool = False) -> list[Path]:
         from lit_align.continual.report import write_results

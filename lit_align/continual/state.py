@@ -24,6 +24,7 @@ from lit_align.errors import UserError
 from lit_align.io import atomic_write_json
 
 STATE_FILE = "state.json"
+SHARDED_POLICY = "policy"  # a torch.distributed.checkpoint directory, written by multi-process runs
 
 
 @dataclass
@@ -63,24 +64,68 @@ def commit(output_dir: Path, state: SequenceState, previous: str | None) -> None
 
 def save_checkpoint(directory: Path, *, model: torch.nn.Module, method_state: dict[str, torch.Tensor],
                     memory: Any, margins: dict[str, Any]) -> None:
-    if directory.exists():  # a partial write of a crashed attempt
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    save_model(model, str(directory / "policy.safetensors"))  # handles tied weights
-    save_file({k: v.detach().contiguous().cpu() for k, v in method_state.items()},
-              str(directory / "method_state.safetensors"))
-    memory.save(directory / "memory.json")
-    (directory / "margins.json").write_text(json.dumps(margins))
+    """Called on every rank. One process writes `policy.safetensors`; several processes write
+    the policy as a sharded `torch.distributed.checkpoint` (each rank a share of the tensors),
+    which loads back at any world size. Rank 0 alone writes the small files."""
+    from lit_align.scale import ranks
+
+    if ranks.is_main():
+        if directory.exists():  # a partial write of a crashed attempt
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+    ranks.barrier()
+    if ranks.world_size() > 1:
+        import torch.distributed.checkpoint as dcp
+
+        dcp.save(_plain_state(model), checkpoint_id=str(directory / SHARDED_POLICY))
+    else:
+        save_model(model, str(directory / "policy.safetensors"))  # handles tied weights
+    if ranks.is_main():
+        save_file({k: v.detach().contiguous().cpu() for k, v in method_state.items()},
+                  str(directory / "method_state.safetensors"))
+        memory.save(directory / "memory.json")
+        (directory / "margins.json").write_text(json.dumps(margins))
+    ranks.barrier()
+
+
+def _plain_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers by name, each stored once (tied weights under their first name)."""
+    seen: set[int] = set()
+    state = {}
+    for name, tensor in model.state_dict(keep_vars=False).items():
+        key = id(tensor.untyped_storage()) if tensor.numel() else id(tensor)
+        if key not in seen:
+            seen.add(key)
+            state[name] = tensor
+    return state
 
 
 def load_checkpoint(directory: Path, model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Load policy weights into `model`; return the method state and the stored margins."""
     if not directory.is_dir():
         raise UserError(f"checkpoint {directory} named by state.json is missing; delete state.json to start over")
-    missing, unexpected = load_model(model, str(directory / "policy.safetensors"), strict=False)
+    if (directory / SHARDED_POLICY).is_dir():
+        unexpected = _load_sharded(model, directory / SHARDED_POLICY)
+    else:
+        _, unexpected = load_model(model, str(directory / "policy.safetensors"), strict=False)
     if unexpected:
         raise UserError(f"checkpoint {directory} does not match the configured model ({len(unexpected)} "
                         f"unexpected tensors); the model config changed since the run started")
     method_state = load_file(str(directory / "method_state.safetensors"))
     margins = json.loads((directory / "margins.json").read_text())
     return method_state, margins
+
+
+def _load_sharded(model: torch.nn.Module, path: Path) -> list[str]:
+    """Load a sharded policy checkpoint into `model` at any world size; names the checkpoint
+    holds that the model lacks are returned (the caller refuses them)."""
+    import torch.distributed.checkpoint as dcp
+
+    target = _plain_state(model)
+    stored = set(dcp.FileSystemReader(str(path)).read_metadata().state_dict_metadata)
+    unexpected = sorted(stored - set(model.state_dict()))
+    if unexpected:
+        return unexpected
+    dcp.load(target, checkpoint_id=str(path))
+    model.load_state_dict(target, strict=False)
+    return []

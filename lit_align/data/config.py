@@ -51,6 +51,7 @@ class DataConfig:
     over_length: Literal["truncate", "drop", "error"] = "truncate"
     bad_rows: Literal["error", "drop"] = "error"
     num_workers: Annotated[int, Range(ge=0)] = 0
+    shuffle: bool = True  # false: batches in file order (identical global batches at any world size)
 
     def __post_init__(self) -> None:
         if self.max_prompt_length >= self.max_length:

@@ -115,7 +115,19 @@ class AlignmentDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.config.batch_size, shuffle=True, collator=self.collator)
+        from lit_align.scale import ranks
+
+        if ranks.world_size() == 1:
+            return self._loader(self.train_set, self.config.batch_size, self.config.shuffle, self.collator)
+        # Our own sampler: Lightning's would always shuffle, so `shuffle: false` would not give the
+        # single-process global batches. The seed comes from the task's seeded RNG (equal on all ranks).
+        import torch
+        from torch.utils.data import DistributedSampler
+
+        sampler = DistributedSampler(self.train_set, num_replicas=ranks.world_size(), rank=ranks.global_rank(),
+                                     shuffle=self.config.shuffle, seed=int(torch.randint(2**31 - 1, ()).item()))
+        return DataLoader(self.train_set, batch_size=self.config.batch_size, sampler=sampler,
+                          collate_fn=self.collator, num_workers=self.config.num_workers)
 
     def val_dataloader(self) -> DataLoader | list:
         if self.eval_set is None:

@@ -139,5 +139,8 @@ class AlignmentModule(L.LightningModule):
             metric.reset()
 
     def configure_optimizers(self) -> dict[str, Any]:
+        from lit_align.scale.strategies import offloads_optimizer
+
         params = [p for p in self.parameters() if p.requires_grad]
-        return build_optimizer(params, self.optimizer_config, int(self.trainer.estimated_stepping_batches))
+        return build_optimizer(params, self.optimizer_config, int(self.trainer.estimated_stepping_batches),
+                               cpu_offload=offloads_optimizer(self.trainer.strategy))

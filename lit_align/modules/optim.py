@@ -33,21 +33,28 @@ def lr_factor(step: int, total: int, cfg: OptimizerConfig) -> float:
     return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * shape
 
 
-def build_optimizer(params: list[Any], cfg: OptimizerConfig, total_steps: int) -> dict[str, Any]:
-    """The dict Lightning's `configure_optimizers` returns, stepping the schedule per batch."""
+def build_optimizer(params: list[Any], cfg: OptimizerConfig, total_steps: int, *,
+                    cpu_offload: bool = False) -> dict[str, Any]:
+    """The dict Lightning's `configure_optimizers` returns, stepping the schedule per batch.
+
+    With DeepSpeed ZeRO-Offload (`cpu_offload`) the step runs on the host, through
+    DeepSpeed's vectorised CPU AdamW (same update rule; DeepSpeed refuses torch's there).
+    """
     import torch
 
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=(cfg.betas[0], cfg.betas[1]),
-        eps=cfg.eps,
-    )
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if cpu_offload:
+        from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+        optimizer = DeepSpeedCPUAdam(groups, lr=cfg.lr, betas=(cfg.betas[0], cfg.betas[1]), eps=cfg.eps,
+                                     adamw_mode=True)
+    else:
+        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.betas[0], cfg.betas[1]), eps=cfg.eps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, total_steps, cfg)
     )

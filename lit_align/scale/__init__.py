@@ -1,0 +1,2 @@
+"""Scale: strategy presets and resolution, the process launcher, rank-aware helpers,
+consolidating sharded weights between tasks."""
