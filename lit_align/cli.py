@@ -167,6 +167,24 @@ def _add_feedback_parser(sub: Any) -> None:
         a.set_defaults(func=cmd_feedback)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from lit_align.export import export_run
+
+    out, task = export_run(args.run, args.out, merge_lora=not args.no_merge_lora)
+    print(f"exported the policy after task {task!r} of {args.run} -> {out}")
+    return 0
+
+
+def _add_export_parser(sub: Any) -> None:
+    text = "write the policy of a run's last completed task (any checkpoint, sharded too) as a HF model directory"
+    p = sub.add_parser("export", help=text, description=text)
+    p.add_argument("--run", required=True, metavar="DIR", help="the run's output_dir")
+    p.add_argument("--out", metavar="DIR", help="target directory (default <run>/export/<task>)")
+    p.add_argument("--no-merge-lora", action="store_true", help="write only the LoRA adapter (load with peft)")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+    p.set_defaults(func=cmd_export)
+
+
 def cmd_compose(args: argparse.Namespace) -> int:
     from lit_align.compose import compose_updates
 
@@ -237,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compat_parser(sub)
     _add_feedback_parser(sub)
     _add_compose_parser(sub)
+    _add_export_parser(sub)
     for name, help_text, func in commands:
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_config_args(p)

@@ -19,10 +19,30 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
     names = [t["name"] for t in cfg["sequence"]]
     dupes = sorted({n for n in names if names.count(n) > 1})
     problems = [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
+    problems += _strategy_problems(cfg)
     reference = (cfg.get("evaluation") or {}).get("reference_task")
     if reference is not None and reference not in names:
         problems.append(f"evaluation.reference_task: {reference!r} is not a task of the sequence "
                         f"(tasks: {', '.join(map(str, names))})")
+    return problems
+
+
+def _strategy_problems(cfg: dict[str, Any]) -> list[str]:
+    """Every strategy must be buildable, and every task must run in the processes the run starts with."""
+    from lit_align.scale.strategies import processes_per_node, strategy_problem
+
+    top = cfg.get("trainer") or {}
+    found = [strategy_problem(top["strategy"], "trainer.strategy")] if "strategy" in top else []
+    processes = {}
+    for i, task in enumerate(cfg["sequence"]):
+        own = task.get("trainer") or {}
+        if "strategy" in own:
+            found.append(strategy_problem(own["strategy"], f"sequence[{i}].trainer.strategy"))
+        processes[task["name"]] = processes_per_node({**top, **own})
+    problems = [p for p in found if p is not None]
+    if len(set(processes.values())) > 1:
+        problems.append(f"sequence: tasks need different numbers of processes ({processes}); a run keeps the "
+                        f"processes it starts with, so set trainer.strategy and trainer.devices at the top level")
     return problems
 
 

@@ -138,6 +138,15 @@ class AlignmentModule(L.LightningModule):
             self.log(f"val/{name}", metric.compute(), prog_bar=name == "loss", sync_dist=False)
             metric.reset()
 
+    def configure_model(self) -> None:
+        """Under `trainer.strategy: fsdp2`, shard the policy per transformer block over the data-parallel mesh."""
+        from lightning.pytorch.strategies import ModelParallelStrategy
+
+        if isinstance(self.trainer.strategy, ModelParallelStrategy):
+            from lit_align.scale.fsdp2 import shard_policy
+
+            shard_policy(self.model, self.device_mesh["data_parallel"])
+
     def configure_optimizers(self) -> dict[str, Any]:
         from lit_align.scale.strategies import offloads_optimizer
 

@@ -38,7 +38,9 @@ def deepspeed_full_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def fsdp2_full_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
-    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    # cpu_offload=True would hand the full weights to rank 0 only; every rank needs them
+    state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=False))
+    return {name: tensor.detach().cpu() for name, tensor in state.items()}
 
 
 def load_full_state(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:

@@ -109,7 +109,8 @@ def build_strategy(trainer_kwargs: dict[str, Any]) -> Any:
     if spec == FSDP2:
         from lightning.pytorch.strategies import ModelParallelStrategy
 
-        return ModelParallelStrategy(data_parallel_size="auto", tensor_parallel_size=1)
+        world = processes_per_node(trainer_kwargs) * int(trainer_kwargs.get("num_nodes", 1))
+        return ModelParallelStrategy(data_parallel_size=world, tensor_parallel_size=1)  # pure data parallel
     if on_cpu and spec in LIGHTNING_DEEPSPEED_NAMES:
         spec = LIGHTNING_DEEPSPEED_NAMES[spec]
     config = deepspeed_config(spec)
