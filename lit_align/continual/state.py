@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,8 @@ def _load_sharded(model: torch.nn.Module, path: Path) -> list[str]:
     unexpected = sorted(stored - set(model.state_dict()))
     if unexpected:
         return unexpected
-    dcp.load(target, checkpoint_id=str(path))
+    with warnings.catch_warnings():  # "no process group: loading in a single process" is the intent here
+        warnings.filterwarnings("ignore", message=".*assuming the intent is to load in a single process")
+        dcp.load(target, checkpoint_id=str(path))
     model.load_state_dict(target, strict=False)
     return []
