@@ -29,7 +29,7 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
 
 def _strategy_problems(cfg: dict[str, Any]) -> list[str]:
     """Every strategy must be buildable, and every task must run in the processes the run starts with."""
-    from lit_align.scale.strategies import processes_per_node, strategy_problem
+    from lit_align.scale.strategies import processes_per_node, shards_parameters, strategy_problem
 
     top = cfg.get("trainer") or {}
     found = [strategy_problem(top["strategy"], "trainer.strategy")] if "strategy" in top else []
@@ -39,11 +39,24 @@ def _strategy_problems(cfg: dict[str, Any]) -> list[str]:
         if "strategy" in own:
             found.append(strategy_problem(own["strategy"], f"sequence[{i}].trainer.strategy"))
         processes[task["name"]] = processes_per_node({**top, **own})
+        strategy = own.get("strategy", top.get("strategy"))
+        if shards_parameters(strategy) and not _method_supports_sharded_weights(task):
+            found.append(f"sequence[{i}].method: {task['method']['class_path']} reads the weights in its loss, "
+                         f"which {strategy} shards across ranks; use zero2 or ddp for this run")
     problems = [p for p in found if p is not None]
     if len(set(processes.values())) > 1:
         problems.append(f"sequence: tasks need different numbers of processes ({processes}); a run keeps the "
                         f"processes it starts with, so set trainer.strategy and trainer.devices at the top level")
     return problems
+
+
+def _method_supports_sharded_weights(task: dict[str, Any]) -> bool:
+    import importlib
+
+    from lit_align.registry import resolve_class_path
+
+    module_path, _, name = resolve_class_path(task["method"]["class_path"]).rpartition(".")
+    return bool(getattr(getattr(importlib.import_module(module_path), name), "supports_sharded_weights", True))
 
 
 def _build(cfg: dict[str, Any]) -> RunConfig:

@@ -55,6 +55,9 @@ class AlignmentModule(L.LightningModule):
     data_kind: ClassVar[RecordKind] = "preference"
     eval_data_kind: ClassVar[RecordKind | None] = None  # the validation split's kind, when not data_kind
     updates_policy: ClassVar[bool] = True
+    # False when the loss reads weights outside the model's forward (EWC's penalty): ZeRO-3 and
+    # FSDP2 keep only a shard of each weight there, so `lit-align validate` refuses the pair
+    supports_sharded_weights: ClassVar[bool] = True
 
     def __init__(self, *, policy: Policy, optimizer: OptimizerConfig | None = None) -> None:
         super().__init__()

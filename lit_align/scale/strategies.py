@@ -134,6 +134,19 @@ def _check_precision(config: dict[str, Any], precision: Any, spec: str) -> None:
                           f"or pick a preset without bf16")
 
 
+def shards_parameters(spec: Any) -> bool:
+    """ZeRO-3 and FSDP2 keep only a shard of each weight on a rank outside forward/backward."""
+    if not isinstance(spec, str):
+        return False
+    if spec == FSDP2 or spec.startswith("deepspeed_stage_3"):
+        return True
+    try:
+        config = deepspeed_config(spec)
+    except ConfigError:
+        return False
+    return (config or {}).get("zero_optimization", {}).get("stage") == 3
+
+
 def offloads_optimizer(strategy: Any) -> bool:
     """ZeRO-Offload runs the optimizer step on the CPU and needs DeepSpeed's CPU Adam."""
     config = getattr(strategy, "config", None)

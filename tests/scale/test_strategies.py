@@ -16,6 +16,7 @@ from lit_align.scale.strategies import (
     offloads_optimizer,
     preset_names,
     processes_per_node,
+    shards_parameters,
     strategy_problem,
 )
 from tests.conftest import REPO
@@ -104,3 +105,15 @@ def test_validate_refuses_unknown_strategies_and_changing_process_counts():
     assert any("different numbers of processes" in p for p in problems)
     assert validate_config(_config(top={"accelerator": "cpu", "strategy": "zero2", "devices": 2}),
                            check_data=False) == []
+
+
+def test_validate_refuses_weight_reading_losses_under_sharded_weights():
+    config = _config(top={"accelerator": "cpu", "strategy": "zero3", "devices": 2})
+    config["sequence"][1]["method"] = {"class_path": "dpo_ewc"}
+    problems = validate_config(config, check_data=False)
+    assert problems == ["sequence[1].method: dpo_ewc reads the weights in its loss, which zero3 shards across "
+                        "ranks; use zero2 or ddp for this run"]
+    config["trainer"]["strategy"] = "zero2"
+    assert validate_config(config, check_data=False) == []
+    assert shards_parameters("fsdp2") and shards_parameters("deepspeed_stage_3_offload")
+    assert not shards_parameters("zero2") and not shards_parameters("ddp")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
@@ -28,6 +28,8 @@ class EWCDPOModule(DPOModule):
     how converged a task was or on model size. The default 1e5 was the best of
     1e3..1e6 on the synthetic suite (docs/benchmarks.md).
     """
+
+    supports_sharded_weights: ClassVar[bool] = False  # the penalty reads every weight outside forward
 
     def __init__(
         self,
