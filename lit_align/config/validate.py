@@ -51,12 +51,9 @@ def _strategy_problems(cfg: dict[str, Any]) -> list[str]:
 
 
 def _method_supports_sharded_weights(task: dict[str, Any]) -> bool:
-    import importlib
+    from lit_align.config.binding import import_object
 
-    from lit_align.registry import resolve_class_path
-
-    module_path, _, name = resolve_class_path(task["method"]["class_path"]).rpartition(".")
-    return bool(getattr(getattr(importlib.import_module(module_path), name), "supports_sharded_weights", True))
+    return bool(getattr(import_object(task["method"]["class_path"]), "supports_sharded_weights", True))
 
 
 def _build(cfg: dict[str, Any]) -> RunConfig:

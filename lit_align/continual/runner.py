@@ -145,7 +145,7 @@ class TaskSequenceRunner:
         display = SequenceDisplay([t.name for t in cfg.sequence], enabled=main)
 
         L.seed_everything(cfg.seed, verbose=False)
-        policy = cfg.model.instantiate().build()
+        policy = self._build_policy()
         splits = build_eval_splits(cfg, policy.tokenizer)
         scoring = SequenceScorer(cfg, policy, splits)
         memory = ReplayMemory(cfg.memory, seed=cfg.seed)
