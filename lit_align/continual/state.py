@@ -91,10 +91,12 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, method_state: di
 
 def _plain_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Parameters and buffers by name, each stored once (tied weights under their first name)."""
-    seen: set[int] = set()
+    seen: set[tuple[Any, ...]] = set()
     state = {}
     for name, tensor in model.state_dict(keep_vars=False).items():
-        key = id(tensor.untyped_storage()) if tensor.numel() else id(tensor)
+        # the memory a tensor views, not the identity of Python wrapper objects
+        key = (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape)) \
+            if tensor.numel() else (name,)
         if key not in seen:
             seen.add(key)
             state[name] = tensor
@@ -129,6 +131,5 @@ def _load_sharded(model: torch.nn.Module, path: Path) -> list[str]:
         return unexpected
     with warnings.catch_warnings():  # "no process group: loading in a single process" is the intent here
         warnings.filterwarnings("ignore", message=".*assuming the intent is to load in a single process")
-        dcp.load(target, checkpoint_id=str(path))
-    model.load_state_dict(target, strict=False)
+        dcp.load(target, checkpoint_id=str(path))  # in place: `target` views the model's own tensors
     return []
