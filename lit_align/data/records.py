@@ -109,6 +109,27 @@ def _render_conversation(tokenizer: Any, prompt: Messages, responses: list[Messa
     return Rendered(prompt_text, texts, templated=True)
 
 
+_USER_KEYS = ("prompt",)
+_ASSISTANT_KEYS = ("chosen", "rejected", "completion")
+
+
+def as_conversation(row: dict[str, Any]) -> dict[str, Any]:
+    """Plain strings as chat turns: the prompt one user message, each response one assistant
+    message, so a chat model sees its template (system prompt, role markers) and the prompt
+    part is masked by the same rule as conversational data. Message lists pass unchanged."""
+    out = dict(row)
+    for key in _USER_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = [{"role": "user", "content": out[key]}]
+    for key in _ASSISTANT_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = [{"role": "assistant", "content": out[key]}]
+    if isinstance(out.get("responses"), list):
+        out["responses"] = [[{"role": "assistant", "content": r}] if isinstance(r, str) else r
+                            for r in out["responses"]]
+    return out
+
+
 def _shared_prefix(a: Messages, b: Messages) -> int:
     n = 0
     while n < min(len(a), len(b)) - 1 and a[n] == b[n]:

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lit_align.data.records import RENDERERS, BadRow, RecordKind, column_problem
+from lit_align.data.records import RENDERERS, BadRow, RecordKind, as_conversation, column_problem
 from lit_align.errors import DataError
 
 _BAD_ROW_FIX = "fix the row, or set data.bad_rows: drop to skip such rows with a count"
@@ -25,13 +25,16 @@ class RowReport:
     where: str
     total: int = 0
     kept: int = 0
-    truncated: int = 0
+    truncated: int = 0  # rows whose responses lost tokens: training sees answers that stop early
+    prompt_truncated: int = 0  # rows whose prompt lost its start, responses whole
     dropped: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
         parts = [f"{self.where}: kept {self.kept}/{self.total} rows"]
         if self.truncated:
-            parts.append(f"{self.truncated} truncated")
+            parts.append(f"{self.truncated} lost response tokens")
+        if self.prompt_truncated:
+            parts.append(f"{self.prompt_truncated} prompts cut")
         if self.dropped:
             parts.append("dropped " + ", ".join(f"{n} {r}" for r, n in sorted(self.dropped.items())))
         return "; ".join(parts)
@@ -43,23 +46,36 @@ class TokenizeSettings:
     max_prompt_length: int = 256
     over_length: Literal["truncate", "drop", "error"] = "truncate"
     bad_rows: Literal["error", "drop"] = "error"
+    chat_template: bool = False  # plain-string rows go through the tokenizer's chat template
 
 
-def _fit(prompt: list[int], responses: list[list[int]], s: TokenizeSettings):
-    """Truncate prompt (keep its end) then responses (keep their start) to fit.
+def truncation_warning(report: RowReport, max_length: int) -> str | None:
+    """The line a user must see when answers were cut: the model learns endings it never wrote."""
+    if not report.truncated:
+        return None
+    return (f"{report.where}: {report.truncated} of {report.total} rows lost response tokens to "
+            f"max_length={max_length} (a chat template's system prompt counts too); raise data.max_length "
+            f"or set data.over_length: drop")
+
+
+def _fit(prompt: list[int], responses: list[list[int]], s: TokenizeSettings
+         ) -> tuple[list[int], list[list[int]], bool, bool]:
+    """Truncate prompt (keep its end) then responses (keep their start) to fit; also says
+    whether the prompt and whether any response lost tokens.
 
     A prompt-only row (no responses) keeps at most `max_prompt_length` tokens, so
     generation has room."""
     if not responses:
         cut = len(prompt) > s.max_prompt_length
-        return (prompt[len(prompt) - s.max_prompt_length :] if cut else prompt), responses, cut
+        return (prompt[len(prompt) - s.max_prompt_length :] if cut else prompt), responses, cut, False
     longest = max(len(r) for r in responses)
     if len(prompt) + longest <= s.max_length:
-        return prompt, responses, False
-    if len(prompt) > s.max_prompt_length:
+        return prompt, responses, False, False
+    prompt_cut = len(prompt) > s.max_prompt_length
+    if prompt_cut:
         prompt = prompt[len(prompt) - s.max_prompt_length :]
     room = s.max_length - len(prompt)
-    return prompt, [r[:room] for r in responses], True
+    return prompt, [r[:room] for r in responses], prompt_cut, longest > room
 
 
 def tokenize_dataset(
@@ -77,7 +93,7 @@ def tokenize_dataset(
     rendered, rows = [], []
     for index, row in enumerate(dataset):
         try:
-            rendered.append(render(row, tokenizer))
+            rendered.append(render(as_conversation(row) if settings.chat_template else row, tokenizer))
             rows.append(index)
         except BadRow as bad:
             _reject(report, settings.bad_rows, index, bad, _BAD_ROW_FIX)
@@ -125,8 +141,8 @@ def _encode(rendered, rows, kind, tokenizer, settings, report) -> dict[str, list
     for r, index, prompt, resp in zip(rendered, rows, prompts, _regroup(encoded, counts), strict=True):
         if not r.templated and eos is not None:
             resp = [x + [eos] for x in resp]
-        prompt, resp, cut = _fit(list(prompt), resp, settings)
-        if cut and settings.over_length != "truncate":
+        prompt, resp, prompt_cut, response_cut = _fit(list(prompt), resp, settings)
+        if (prompt_cut or response_cut) and settings.over_length != "truncate":
             too_long = BadRow("over_length", f"longer than max_length={settings.max_length} tokens")
             _reject(report, settings.over_length, index, too_long, _OVER_LENGTH_FIX)
             continue
@@ -134,7 +150,8 @@ def _encode(rendered, rows, kind, tokenizer, settings, report) -> dict[str, list
             no_room = BadRow("over_length", "the prompt leaves no room for the response")
             _reject(report, settings.over_length, index, no_room, _OVER_LENGTH_FIX)
             continue
-        report.truncated += int(cut)
+        report.truncated += int(response_cut)
+        report.prompt_truncated += int(prompt_cut and not response_cut)
         out["row"].append(index)
         out["prompt_ids"].append(prompt)
         if kind == "ranked":
@@ -170,6 +187,7 @@ def _tokenize_feedback(dataset: Any, tokenizer: Any, settings: TokenizeSettings,
         out[f"{name}_ids"] = [cols["completion_ids"][j] for j in rows]
     report = RowReport(where=where, total=len(dataset), kept=len(keep))
     report.truncated = sum(r.truncated for r in reports)
+    report.prompt_truncated = sum(r.prompt_truncated for r in reports)
     for r in reports:
         report.dropped.update(r.dropped)
     dropped_somewhere = len(dataset) - len(keep) - sum(report.dropped.values())

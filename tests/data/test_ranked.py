@@ -79,7 +79,7 @@ def test_prompt_rows_are_left_padded_for_generation(tiny_policy):
     out, report = _tokenize([{"prompt": "Hi"}, {"prompt": "A much longer prompt here"}, {"prompt": " "}], "prompt",
                             tok, bad_rows="drop", max_prompt_length=4)
     assert report.dropped == {"missing_prompt": 1}
-    assert report.truncated == 1 and len(out["prompt_ids"][1]) == 4
+    assert report.prompt_truncated == 1 and report.truncated == 0 and len(out["prompt_ids"][1]) == 4
     batch = Collator(kind="prompt", pad_id=tok.pad_token_id)([{k: out[k][i] for k in out} for i in range(2)])
     short = len(out["prompt_ids"][0])
     assert batch["attention_mask"][0].tolist() == [0] * (4 - short) + [1] * short

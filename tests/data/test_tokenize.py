@@ -7,11 +7,13 @@ from lit_align.errors import DataError
 
 def test_fit_keeps_prompt_end_and_response_start():
     s = TokenizeSettings(max_length=6, max_prompt_length=3)
-    prompt, responses, cut = _fit([1, 2, 3, 4, 5], [[6, 7, 8, 9], [10]], s)
-    assert cut
+    prompt, responses, prompt_cut, response_cut = _fit([1, 2, 3, 4, 5], [[6, 7, 8, 9], [10]], s)
+    assert prompt_cut and response_cut
     assert prompt == [3, 4, 5]  # keep_end
     assert responses == [[6, 7, 8], [10]]  # keep_start, room = 6 - 3
-    assert _fit([1], [[2]], s) == ([1], [[2]], False)
+    assert _fit([1], [[2]], s) == ([1], [[2]], False, False)
+    # the prompt alone is cut: 5 + 2 > 6, 3 + 2 <= 6, responses whole
+    assert _fit([1, 2, 3, 4, 5], [[6, 7]], s) == ([3, 4, 5], [[6, 7]], True, False)
 
 
 def test_preference_columns_and_eos(tiny_policy, pref_rows):
