@@ -286,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if args.debug:
             raise
-        print(f"lit-align {args.command}: error: {exc}", file=sys.stderr)
+        from lit_align.secrets import redact_text
+
+        print(f"lit-align {args.command}: error: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 

@@ -37,6 +37,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, merge_lora
 
     from lit_align.config.load import load_config
     from lit_align.config.validate import parse_run_config
+    from lit_align.continual.paths import contained
     from lit_align.continual.state import STATE_FILE, load_checkpoint
     from lit_align.errors import UserError
 
@@ -50,7 +51,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, merge_lora
         raise UserError(f"{state_path} names no checkpoint: no task of this run has completed yet")
     config = parse_run_config(load_config([str(config_path)], []), check_data=False)
     policy = config.model.instantiate().build()
-    load_checkpoint(run / state["checkpoint"], policy.model)
+    load_checkpoint(contained(run, state["checkpoint"]), policy.model)
     task = state["completed"][-1]
-    target = Path(out) if out is not None else run / "export" / task
+    target = Path(out) if out is not None else contained(run, "export", task)
     return export_policy(policy, target, merge_lora=merge_lora), task

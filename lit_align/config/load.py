@@ -10,6 +10,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from lit_align import secrets
 from lit_align.errors import ConfigError
 from lit_align.io import atomic_write_text
 
@@ -82,6 +83,8 @@ def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[st
     for path in paths:
         tree = merge_nodes(tree, OmegaConf.to_container(_load_file(path), resolve=False))
     merged = _apply_overrides(OmegaConf.create(tree), overrides or [])
+    # values read from the environment are secrets until shown otherwise: never saved or printed
+    secrets.register_env(secrets.env_references(OmegaConf.to_yaml(merged)), os.environ)
     try:
         resolved = OmegaConf.to_container(merged, resolve=True)
     except OmegaConfBaseException as exc:
@@ -96,8 +99,9 @@ def to_yaml(cfg: dict[str, Any]) -> str:
 
 
 def save_config(cfg: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write the resolved config atomically, so a crash never leaves half a file."""
-    atomic_write_text(path, to_yaml(cfg))
+    """Write the resolved config atomically, so a crash never leaves half a file; values that
+    came from the environment are written back as their `${oc.env:...}` interpolation."""
+    atomic_write_text(path, to_yaml(secrets.redact(cfg)))
 
 
 __all__ = ["ListConfig", "load_config", "save_config", "to_yaml"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from lit_align.config.binding import build, check
 from lit_align.config.schema import RunConfig
+from lit_align.continual.paths import task_name_problem
 from lit_align.errors import ConfigError
 
 
@@ -17,6 +18,9 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
     if not cfg["sequence"]:
         return ["sequence: is empty; add at least one task"]
     names = [t["name"] for t in cfg["sequence"]]
+    problems = [p for i, n in enumerate(names) if (p := task_name_problem(n, f"sequence[{i}].name")) is not None]
+    if problems:
+        return problems
     dupes = sorted({n for n in names if names.count(n) > 1})
     problems = [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
     problems += _strategy_problems(cfg)

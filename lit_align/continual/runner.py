@@ -23,6 +23,7 @@ from lit_align.config.load import save_config
 from lit_align.config.schema import RunConfig, TaskConfig
 from lit_align.continual import state as S
 from lit_align.continual.lock import OutputDirLock
+from lit_align.continual.paths import contained
 from lit_align.continual.results import scalar_metrics
 from lit_align.continual.scoring import SequenceScorer
 from lit_align.errors import ConfigError
@@ -156,7 +157,7 @@ class TaskSequenceRunner:
         memory = ReplayMemory(cfg.memory, seed=cfg.seed)
         method_state: dict[str, torch.Tensor] = {}
         if state.checkpoint is not None:
-            ckpt = self.output_dir / state.checkpoint
+            ckpt = contained(self.output_dir, state.checkpoint)
             method_state, stored = S.load_checkpoint(ckpt, policy.model)
             scoring.restore(stored)
             memory = ReplayMemory.load(ckpt / "memory.json", cfg.memory)
@@ -176,7 +177,7 @@ class TaskSequenceRunner:
             state.checkpoint = f"checkpoints/{index:03d}-{task.name}"
             state.completed.append(task.name)
             with timed(result["seconds"], "checkpoint", "total"):
-                S.save_checkpoint(self.output_dir / state.checkpoint, model=policy.model, method_state=method_state,
+                S.save_checkpoint(self.output_dir, state.checkpoint, model=policy.model, method_state=method_state,
                                   memory=memory, margins=scoring.stored())
                 if main:
                     self._write_results(report, state, scoring)
@@ -227,7 +228,7 @@ class TaskSequenceRunner:
             last = index == len(self.config.sequence) - 1
             wanted = self.config.export == "every_task" or (self.config.export == "last" and last)
             if wanted and ranks.is_main():
-                module.export(self.output_dir / "tasks" / task.name)
+                module.export(contained(self.output_dir, "tasks", task.name))
         metrics = {k: round(float(v), 6) for k, v in sorted(trainer.callback_metrics.items())}
         tracker.log_task_end(logger, eval_scores, step=index)
         result = {

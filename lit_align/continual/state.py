@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
+from lit_align.continual.paths import contained, fresh_dir, remove_tree
 from lit_align.errors import UserError
 from lit_align.io import atomic_write_json
 
@@ -70,23 +70,25 @@ def load_state(output_dir: Path, digest: str) -> SequenceState | None:
 
 
 def commit(output_dir: Path, state: SequenceState, previous: str | None) -> None:
-    """Make `state` the one in force, then drop the checkpoint it replaces."""
+    """Make `state` the one in force, then drop the checkpoint it replaces (only ever inside output_dir)."""
+    for relative in (state.checkpoint, previous):  # both checked before anything changes
+        if relative is not None:
+            contained(output_dir, relative)
     atomic_write_json(output_dir / STATE_FILE, asdict(state))
     if previous and previous != state.checkpoint:
-        shutil.rmtree(output_dir / previous, ignore_errors=True)
+        remove_tree(output_dir, previous)
 
 
-def save_checkpoint(directory: Path, *, model: torch.nn.Module, method_state: dict[str, torch.Tensor],
-                    memory: Any, margins: dict[str, Any]) -> None:
-    """Called on every rank. One process writes `policy.safetensors`; several processes write
-    the policy as a sharded `torch.distributed.checkpoint` (each rank a share of the tensors),
-    which loads back at any world size. Rank 0 alone writes the small files."""
+def save_checkpoint(output_dir: Path, relative: str, *, model: torch.nn.Module,
+                    method_state: dict[str, torch.Tensor], memory: Any, margins: dict[str, Any]) -> Path:
+    """Write `output_dir/relative`; called on every rank. One process writes `policy.safetensors`;
+    several processes write the policy as a sharded `torch.distributed.checkpoint` (each rank a
+    share of the tensors), which loads back at any world size. Rank 0 alone writes the small files."""
     from lit_align.scale import ranks
 
+    directory = contained(output_dir, relative)
     if ranks.is_main():
-        if directory.exists():  # a partial write of a crashed attempt
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True)
+        fresh_dir(output_dir, relative)  # replaces a partial write of a crashed attempt
     ranks.barrier()
     if ranks.world_size() > 1:
         import torch.distributed.checkpoint as dcp
@@ -102,6 +104,7 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, method_state: di
         memory.save(directory / "memory.json")
         (directory / "margins.json").write_text(json.dumps(margins))
     ranks.barrier()
+    return directory
 
 
 def _plain_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -11,12 +11,15 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Annotated, Any
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
 from lit_align.errors import ConfigError
 from lit_align.feedback.templates import GeneratorOutputError, excerpt
+from lit_align.secrets import looks_like_a_key, redact_text
+from lit_align.secrets import register as register_secret
 
 Messages = list[dict[str, str]]
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -51,6 +54,9 @@ class OpenAIChatBackend(ChatBackend):
         retries: Annotated[int, Range(ge=0)] = 3,
         backoff_seconds: Annotated[float, Range(ge=0)] = 1.0,
     ) -> None:
+        if looks_like_a_key(api_key_env):
+            raise ConfigError("OpenAIChatBackend.api_key_env: give the *name* of the environment variable that "
+                              "holds the key (e.g. OPENAI_API_KEY), not the key itself; the value is not shown")
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"OpenAIChatBackend.base_url: {base_url!r} is not an http(s) URL; e.g. "
                               "https://api.openai.com/v1 or http://127.0.0.1:8000/v1")
@@ -68,20 +74,24 @@ class OpenAIChatBackend(ChatBackend):
     def _request(self, messages: Messages, seed: int) -> urllib.request.Request:
         body = {"model": self.model, "messages": messages, "temperature": self.temperature,
                 "top_p": self.top_p, "max_tokens": self.max_tokens, "seed": seed}
-        headers = {"Content-Type": "application/json"}
+        request = urllib.request.Request(self.url, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
         key = os.environ.get(self.api_key_env)
         if key:
-            headers["Authorization"] = f"Bearer {key}"
-        return urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
+            register_secret(key, "***")  # an error body or log that echoes it shows *** instead
+            # unredirected: urllib drops it on a redirect; _SameHostRedirect puts it back for the same host only
+            request.add_unredirected_header("Authorization", f"Bearer {key}")
+        return request
 
     def _one(self, messages: Messages, seed: int) -> str:
+        opener = urllib.request.build_opener(_SameHostRedirect())
         for attempt in range(self.retries + 1):
             try:
-                with urllib.request.urlopen(self._request(messages, seed), timeout=self.timeout) as response:
+                with opener.open(self._request(messages, seed), timeout=self.timeout) as response:
                     payload = response.read().decode()
                 break
             except urllib.error.HTTPError as error:
-                detail = excerpt(error.read().decode(errors="replace"))
+                detail = excerpt(redact_text(error.read().decode(errors="replace")))
                 if error.code in RETRY_STATUS and attempt < self.retries:
                     time.sleep(min(self.backoff_seconds * 2.0**attempt, 30.0))
                     continue
@@ -99,6 +109,27 @@ class OpenAIChatBackend(ChatBackend):
             raise GeneratorOutputError(f"{self.describe()}: not an OpenAI chat completion response: "
                                        f"{excerpt(payload)!r}") from error
         return content if isinstance(content, str) else ""
+
+
+class _SameHostRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow redirects; 307/308 keep the POST and its body (an API behind a proxy moves like
+    that), and the Authorization header goes only to the origin (scheme, host, port) it was meant for."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if code in (307, 308):
+            new = urllib.request.Request(newurl, data=req.data, headers=dict(req.headers), method=req.get_method(),
+                                         origin_req_host=req.origin_req_host, unverifiable=True)
+        else:
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        auth = req.unredirected_hdrs.get("Authorization")
+        if new is not None and auth and _origin(newurl) == _origin(req.full_url):
+            new.add_unredirected_header("Authorization", auth)
+        return new
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.netloc.rpartition("@")[2].lower()
 
 
 class HFChatBackend(ChatBackend):

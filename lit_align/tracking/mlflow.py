@@ -14,6 +14,7 @@ from typing import Any
 
 from lit_align.config.schema import TrackingConfig
 from lit_align.errors import ConfigError
+from lit_align.secrets import redact, redact_text
 
 SEQUENCE_TAG = "lit_align.kind"
 
@@ -35,7 +36,8 @@ def check_reachable(uri: str) -> None:
         urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5)  # noqa: S310
     except (urllib.error.URLError, OSError) as exc:
         raise ConfigError(
-            f"tracking.tracking_uri: MLflow server {uri} is unreachable ({exc}); start it, fix "
+            f"tracking.tracking_uri: MLflow server {redact_text(uri)} is unreachable ({redact_text(str(exc))}); "
+            f"start it, fix "
             f"the URI, or delete tracking_uri to log to a local sqlite store"
         ) from exc
 
@@ -68,7 +70,7 @@ class SequenceTracker:
             run = self._client.create_run(self._experiment_id, run_name=self.run_name,
                                           tags={SEQUENCE_TAG: "sequence"})
             parent_run_id = run.info.run_id
-            flat = _flatten(config)
+            flat = _flatten(redact(config))
             for start in range(0, len(flat), 100):
                 batch = list(flat.items())[start : start + 100]
                 self._client.log_batch(parent_run_id, params=[mlflow.entities.Param(k, v) for k, v in batch])

@@ -54,7 +54,8 @@ def _run_dir(tmp_path, policy, *, sharded: bool):
         save_file({}, str(ckpt / "method_state.safetensors"))
         (ckpt / "margins.json").write_text("{}")
     else:
-        S.save_checkpoint(ckpt, model=policy.model, method_state={}, memory=ReplayMemory(MemoryConfig()),
+        S.save_checkpoint(run, "checkpoints/000-only", model=policy.model, method_state={},
+                          memory=ReplayMemory(MemoryConfig()),
                           margins={})
     save_config(CONFIG, run / "config.yaml")
     state = S.SequenceState(config_digest=S.config_digest(CONFIG), completed=["only"],

@@ -29,7 +29,8 @@ def _lora_policy(seed: int | None = None):
 
 
 def _save(directory, policy):
-    S.save_checkpoint(directory, model=policy.model, method_state={}, memory=ReplayMemory(MemoryConfig()), margins={})
+    S.save_checkpoint(directory.parent, directory.name, model=policy.model, method_state={},
+                      memory=ReplayMemory(MemoryConfig()), margins={})
 
 
 def test_checkpoint_holds_only_the_adapter_and_restores_it(tmp_path):
