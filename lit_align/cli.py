@@ -27,7 +27,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from lit_align.config.validate import validate_config
     from lit_align.errors import ConfigError
 
-    problems = validate_config(_load(args), check_data=not args.skip_data)
+    problems = validate_config(_load(args), check_data=not args.skip_data, check_machine=not args.skip_machine)
     if problems:
         raise ConfigError(problems)
     print(f"ok: {', '.join(args.config)} is valid")
@@ -263,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "validate":
             p.add_argument("--skip-data", action="store_true",
                            help="check the config only, not that data sources open (e.g. hub data not here)")
+            p.add_argument("--skip-machine", action="store_true",
+                           help="do not check Trainer arguments against this machine (a config for a GPU cluster)")
         if name == "evaluate":
             p.add_argument("--checkpoint", metavar="DIR",
                            help="an exported model directory (default: the configured model)")

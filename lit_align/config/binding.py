@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import importlib
 import inspect
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class Range:
     le: float | None = None
 
     def violation(self, value: float) -> str | None:
+        if not math.isfinite(value):
+            return f"must be a finite number (got {value})"
         for op, bound, ok in (
             (">", self.gt, lambda v, b: v > b),
             (">=", self.ge, lambda v, b: v >= b),
@@ -97,9 +100,23 @@ def import_object(dotted: str) -> Any:
     except ImportError as exc:
         raise ConfigError(f"class_path {dotted!r}: cannot import module {module_name!r} ({exc})") from exc
     try:
-        return getattr(module, attr)
+        found = getattr(module, attr)
     except AttributeError:
-        raise ConfigError(f"class_path {dotted!r}: module {module_name!r} has no {attr!r}") from None
+        try:
+            found = importlib.import_module(path)
+        except ImportError:
+            raise ConfigError(f"class_path {dotted!r}: module {module_name!r} has no {attr!r}") from None
+    if inspect.ismodule(found):
+        raise ConfigError(_module_not_class(dotted, found))
+    return found
+
+
+def _module_not_class(dotted: str, module: Any) -> str:
+    classes = sorted(name for name, obj in vars(module).items()
+                     if inspect.isclass(obj) and obj.__module__ == module.__name__ and not name.startswith("_"))
+    example = f"; e.g. {module.__name__}.{classes[0]}" if classes else ""
+    return (f"class_path {dotted!r} names a module, not a class; name a class in it"
+            f"{example} (classes there: {', '.join(classes) or 'none'})")
 
 
 def _describe(value: Any) -> str:

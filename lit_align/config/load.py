@@ -21,12 +21,30 @@ def _load_file(path: str) -> DictConfig:
         raise ConfigError(f"config file not found: {path} (check the --config path)")
     try:
         node = OmegaConf.load(p)
-    except Exception as exc:  # yaml.YAMLError and friends: one line is enough
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot parse {path} as YAML: {first}") from exc
+    except Exception as exc:  # yaml.YAMLError and friends
+        raise ConfigError(f"cannot parse {path} as YAML: {_yaml_problem(exc, p.read_text(errors='replace'))}"
+                          ) from exc
     if not isinstance(node, DictConfig):
         raise ConfigError(f"{path} must hold a mapping of keys at the top level, not a list")
     return node
+
+
+def _yaml_problem(exc: BaseException, text: str) -> str:
+    """Where and why, in one line: `line 3, column 1: found character '\\t' ... (tabs cannot indent YAML)`."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    hint = ""
+    lines = text.splitlines()
+    if "\t" in problem or (mark.line < len(lines) and "\t" in lines[mark.line]):
+        hint = " (tabs cannot indent YAML; use spaces)"
+    elif "duplicate key" in problem:
+        hint = " (each key may appear once per mapping)"
+    context = getattr(exc, "context", None)
+    where = f" {context}" if context and "duplicate" not in problem else ""
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}{where}{hint}"
 
 
 def merge_nodes(base: Any, update: Any) -> Any:

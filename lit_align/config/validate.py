@@ -11,7 +11,7 @@ from lit_align.continual.paths import task_name_problem
 from lit_align.errors import ConfigError
 
 
-def _schema_problems(cfg: dict[str, Any]) -> list[str]:
+def _schema_problems(cfg: dict[str, Any], check_machine: bool = True) -> list[str]:
     problems = check(cfg, RunConfig, "")
     if problems:
         return problems
@@ -24,6 +24,9 @@ def _schema_problems(cfg: dict[str, Any]) -> list[str]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     problems = [f"sequence: task name {n!r} is used twice; names must be unique" for n in dupes]
     problems += _strategy_problems(cfg)
+    if not problems and check_machine:
+        problems += _trainer_problems(cfg)
+    problems += _output_dir_problems(cfg.get("output_dir"))
     reference = (cfg.get("evaluation") or {}).get("reference_task")
     if reference is not None and reference not in names:
         problems.append(f"evaluation.reference_task: {reference!r} is not a task of the sequence "
@@ -54,6 +57,41 @@ def _strategy_problems(cfg: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _trainer_problems(cfg: dict[str, Any]) -> list[str]:
+    from lit_align.config.trainer_check import trainer_problems
+
+    top = cfg.get("trainer") or {}
+    found: list[str] = []
+    for i, task in enumerate(cfg["sequence"]):
+        own = task.get("trainer") or {}
+        where = f"sequence[{i}].trainer" if own else "trainer"
+        problem = trainer_problems({**top, **own}, where)
+        if problem and problem[0] not in found:
+            found += problem
+    return found
+
+
+def _output_dir_problems(output_dir: Any) -> list[str]:
+    """The run writes only there: it must be a directory or creatable as one."""
+    from pathlib import Path
+
+    if not isinstance(output_dir, str):
+        return []
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        return [f"output_dir: {output_dir} is a file, not a directory; give a directory path"]
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return [f"output_dir: {output_dir} cannot be created ({parent} is a file); give another directory"]
+    import os
+
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return [f"output_dir: {output_dir} cannot be created ({parent} is not writable); give another directory"]
+    return []
+
+
 def _method_supports_sharded_weights(task: dict[str, Any]) -> bool:
     from lit_align.config.binding import import_object
 
@@ -80,9 +118,11 @@ def _model_problems(run: RunConfig) -> list[str]:
     return problems
 
 
-def validate_config(cfg: dict[str, Any], *, check_data: bool = True) -> list[str]:
-    """All problems of a resolved config, each naming its key path and the fix."""
-    problems = _schema_problems(cfg)
+def validate_config(cfg: dict[str, Any], *, check_data: bool = True, check_machine: bool = True) -> list[str]:
+    """All problems of a resolved config, each naming its key path and the fix. `check_machine`
+    builds a Trainer from each task's arguments by Lightning's rules, which include what this
+    machine has (GPUs, device counts): off for a config meant for another machine."""
+    problems = _schema_problems(cfg, check_machine)
     if problems:
         return problems
     try:

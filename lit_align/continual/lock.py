@@ -26,9 +26,19 @@ class OutputDirLock:
 
     def __enter__(self) -> OutputDirLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # the pid is written first and the lock appears with it by a hard link, which fails when a lock
+        # exists: no window in which another run sees an empty lock and takes it as stale
+        claim = self.path.with_name(f".lit-align.lock.{os.getpid()}")
+        claim.write_text(str(os.getpid()))
+        try:
+            return self._take(claim)
+        finally:
+            claim.unlink(missing_ok=True)
+
+    def _take(self, claim: Path) -> OutputDirLock:
         for _ in range(2):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.link(claim, self.path)
             except FileExistsError:
                 try:
                     owner = int(self.path.read_text().strip() or 0)
@@ -41,8 +51,6 @@ class OutputDirLock:
                     ) from None
                 self.path.unlink(missing_ok=True)  # stale: its owner died
                 continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
             return self
         raise UserError(f"cannot take the lock {self.path}; delete it if no run is active")
 

@@ -60,13 +60,21 @@ def load_state(output_dir: Path, digest: str) -> SequenceState | None:
     path = output_dir / STATE_FILE
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or "config_digest" not in data:
+            raise ValueError("not a lit-align state")
+        state = SequenceState(**data)
+    except (ValueError, TypeError) as exc:  # truncated JSON, wrong shape, unknown fields
+        raise UserError(f"{path} is damaged ({str(exc).splitlines()[0]}): this run cannot resume from it; start "
+                        f"over with a new output_dir, or delete {path} and {output_dir / 'checkpoints'} to start "
+                        f"this one over") from None
     if data.get("config_digest") != digest:
         raise UserError(
             f"output_dir {output_dir} holds a run with a different config (state.json); "
             f"use a new output_dir, or delete {path} to start this directory over"
         )
-    return SequenceState(**data)
+    return state
 
 
 def commit(output_dir: Path, state: SequenceState, previous: str | None) -> None:

@@ -52,7 +52,7 @@ class AlignmentDataModule(L.LightningDataModule):
         )
         columns, report = tokenize_dataset(rows, kind, self.tokenizer, settings, where)
         self.reports.append(report)
-        if report.dropped or report.truncated or report.prompt_truncated:
+        if report.dropped or report.truncated or report.prompt_truncated or report.empty_prompts:
             log.warning(report.summary())
         warning = truncation_warning(report, settings.max_length)
         if warning is not None:

@@ -84,6 +84,25 @@ def _is_messages(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value)
 
 
+def _type_problem(value: Any, key: str) -> BadRow | None:
+    """A response of the wrong type, named as such (not reported as an empty response)."""
+    if value is None or isinstance(value, str) or _is_messages(value):
+        return None
+    if isinstance(value, list) and value and all(isinstance(m, str) for m in value):
+        got = "a list of strings"
+    elif isinstance(value, list) and all(isinstance(m, dict) for m in value):
+        got = "messages without a 'role' key"
+    else:
+        got = f"{type(value).__name__} {str(value)[:40]!r}"
+    return BadRow("bad_type", f"{key!r} must be a string or a list of {{role, content}} messages, got {got}")
+
+
+def _normalised(value: Any) -> str:
+    """Text with runs of whitespace folded: pairs that differ only there teach nothing."""
+    text = value if isinstance(value, str) else " ".join(str(m.get("content") or "") for m in value)
+    return " ".join(text.split())
+
+
 def _content_empty(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
@@ -143,10 +162,14 @@ def render_preference(row: dict[str, Any], tokenizer: Any) -> Rendered:
     for key, value in (("chosen", chosen), ("rejected", rejected)):
         if value is None:
             raise BadRow(f"missing_{key}", f"column {key!r} is null")
+        if (bad := _type_problem(value, key)) is not None:
+            raise bad
         if _content_empty(value):
             raise BadRow("empty_response", f"{key!r} response is empty")
     if chosen == rejected:
         raise BadRow("identical_pair", "chosen and rejected are identical")
+    if _normalised(chosen) == _normalised(rejected):
+        raise BadRow("identical_pair", "chosen and rejected differ only in whitespace")
     if _is_messages(chosen) and _is_messages(rejected):
         if prompt is None:  # implicit prompt: the shared leading messages
             cut = _shared_prefix(chosen, rejected)
@@ -178,6 +201,8 @@ def render_sft(row: dict[str, Any], tokenizer: Any) -> Rendered:
             raise BadRow("empty_response", "'text' is empty")
         return Rendered("", [row["text"]])
     prompt, completion = row.get("prompt"), row.get("completion")
+    if (bad := _type_problem(completion, "completion")) is not None:
+        raise bad
     if completion is None or _content_empty(completion):
         raise BadRow("empty_response", "'completion' is empty or null")
     if _is_messages(completion):

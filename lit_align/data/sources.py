@@ -6,6 +6,7 @@ from typing import Any
 
 from lit_align.data.config import SourceConfig
 from lit_align.data.formats import CONVERTERS
+from lit_align.data.local_files import check_local_text_files
 from lit_align.errors import DataError
 
 
@@ -20,6 +21,7 @@ def load_source(source: SourceConfig, where: str) -> Any:
             raise DataError(f"{where}.records: is empty; add rows or point 'path' at a dataset")
         dataset = datasets.Dataset.from_list(list(source.records))
     elif source.path is not None:
+        check_local_text_files(source.path, source.data_files, where)
         try:
             dataset = datasets.load_dataset(
                 source.path, name=source.name, data_dir=source.data_dir, data_files=source.data_files,

@@ -27,6 +27,7 @@ class RowReport:
     kept: int = 0
     truncated: int = 0  # rows whose responses lost tokens: training sees answers that stop early
     prompt_truncated: int = 0  # rows whose prompt lost its start, responses whole
+    empty_prompts: int = 0  # allowed (unconditional preferences), but said: often a broken column
     dropped: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> str:
@@ -35,6 +36,8 @@ class RowReport:
             parts.append(f"{self.truncated} lost response tokens")
         if self.prompt_truncated:
             parts.append(f"{self.prompt_truncated} prompts cut")
+        if self.empty_prompts:
+            parts.append(f"{self.empty_prompts} with an empty prompt")
         if self.dropped:
             parts.append("dropped " + ", ".join(f"{n} {r}" for r, n in sorted(self.dropped.items())))
         return "; ".join(parts)
@@ -95,6 +98,7 @@ def tokenize_dataset(
         try:
             rendered.append(render(as_conversation(row) if settings.chat_template else row, tokenizer))
             rows.append(index)
+            report.empty_prompts += int(kind in ("preference", "ranked") and not rendered[-1].prompt.strip())
         except BadRow as bad:
             _reject(report, settings.bad_rows, index, bad, _BAD_ROW_FIX)
     out = _encode(rendered, rows, kind, tokenizer, settings, report)
@@ -188,6 +192,7 @@ def _tokenize_feedback(dataset: Any, tokenizer: Any, settings: TokenizeSettings,
     report = RowReport(where=where, total=len(dataset), kept=len(keep))
     report.truncated = sum(r.truncated for r in reports)
     report.prompt_truncated = sum(r.prompt_truncated for r in reports)
+    report.empty_prompts = pair_report.empty_prompts
     for r in reports:
         report.dropped.update(r.dropped)
     dropped_somewhere = len(dataset) - len(keep) - sum(report.dropped.values())

@@ -1,0 +1,72 @@
+"""Checks on local data files before `datasets` reads them, so a bad file is named exactly.
+
+`datasets` reports an empty file or a glob that matches nothing as a bare `StopIteration`,
+and invalid UTF-8 only when a row is first read (a pyarrow traceback). Here each local
+file a text builder (`json`, `csv`, `text`) will read is listed, and one line names the
+file and what is wrong with it: no match, empty, or the byte offset of the first byte that
+is not UTF-8.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any
+
+from lit_align.errors import DataError
+
+TEXT_BUILDERS = frozenset({"json", "csv", "text"})
+_CHUNK = 1 << 20
+
+
+def _patterns(data_files: Any) -> list[str]:
+    if isinstance(data_files, str):
+        return [data_files]
+    if isinstance(data_files, (list, tuple)):
+        return [p for item in data_files for p in _patterns(item)]
+    if isinstance(data_files, dict):
+        return [p for value in data_files.values() for p in _patterns(value)]
+    return []
+
+
+def check_local_text_files(builder: str, data_files: Any, where: str) -> None:
+    """Raise DataError naming the first file that matches nothing, is empty or is not UTF-8."""
+    if builder not in TEXT_BUILDERS:
+        return
+    for pattern in _patterns(data_files):
+        if "://" in pattern:  # remote (hf://, s3://): datasets reports those itself
+            continue
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise DataError(f"{where}: no files match {pattern!r}; check the pattern (relative paths start "
+                            f"at the working directory)")
+        for name in matches:
+            path = Path(name)
+            if not path.is_file():
+                continue  # missing files: datasets' FileNotFoundError names them
+            if path.stat().st_size == 0:
+                raise DataError(f"{where}: {name} is empty (no rows); add rows or point data_files elsewhere")
+            _check_utf8(path, where)
+
+
+def _check_utf8(path: Path, where: str) -> None:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            pending = decoder.getstate()[0]  # the start of a character cut by the previous chunk
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                raise DataError(f"{where}: {path} is not valid UTF-8 (byte 0x{data[exc.start]:02x} at byte offset "
+                                f"{offset - len(pending) + exc.start}); re-save the file as UTF-8 "
+                                f"(e.g. iconv -f latin1 -t utf-8)") from None
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise DataError(f"{where}: {path} is not valid UTF-8 (it ends inside a character, byte offset "
+                            f"{offset - len(decoder.getstate()[0])}); re-save the file as UTF-8") from None
