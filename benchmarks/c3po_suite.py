@@ -28,6 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
@@ -200,8 +201,8 @@ def main() -> None:
                       "lambda_near": args.lambda_near, "lora": LORA, **SHAPE},
             "minutes": (time.perf_counter() - start) / 60, "machine": "2 CPU cores (x86_64), torch CPU"}
     results = REPO / "benchmarks" / "results"
-    (results / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": runs,
-                                                            "composition": composition}, indent=1))
+    write_results_json(results / f"{args.name}.json", {"meta": meta, "runs": runs, "composition": composition},
+                       indent=1)
     text = markdown(runs, composition, meta)
     (results / f"{args.name}.md").write_text(text)
     print(text)

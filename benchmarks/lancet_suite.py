@@ -38,7 +38,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
+from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
 
@@ -220,7 +220,7 @@ def main() -> None:
             "seeds": args.seeds, "methods": args.methods,
             "args": {k: v for k, v in vars(args).items() if k not in ("work", "seeds", "methods", "fresh", "name")}}
     out = REPO / "benchmarks" / "results"
-    (out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "runs": runs}, indent=1, default=str))
+    write_results_json(out / f"{args.name}.json", {"meta": meta, "runs": runs}, indent=1, default=str)
     (out / f"{args.name}.md").write_text(markdown(runs, meta))
     print(markdown(runs, meta))
 

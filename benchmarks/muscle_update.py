@@ -33,6 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
 from benchmarks.suites.synthetic import write_jsonl  # noqa: E402
@@ -255,7 +256,7 @@ def main() -> None:
     table = summary(runs)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.name or ("muscle_update_quick" if args.quick else "muscle_update")
-    (args.out / f"{stem}.json").write_text(json.dumps({"meta": meta, "summary": table, "runs": runs}, indent=2))
+    write_results_json(args.out / f"{stem}.json", {"meta": meta, "summary": table, "runs": runs}, indent=2)
     text = markdown(table, meta)
     (args.out / f"{stem}.md").write_text(text)
     print(text)

@@ -26,6 +26,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
 
 CACHE = REPO / "benchmarks" / ".cache"
@@ -171,7 +172,7 @@ def main() -> None:
     table = summarise(runs, args.methods)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.name or ("suite_synthetic_quick" if args.quick else "suite_synthetic")
-    (args.out / f"{stem}.json").write_text(json.dumps({"meta": meta, "summary": table, "runs": runs}, indent=2))
+    write_results_json(args.out / f"{stem}.json", {"meta": meta, "summary": table, "runs": runs}, indent=2)
     (args.out / f"{stem}.md").write_text(markdown(table, meta))
     print(markdown(table, meta))
 

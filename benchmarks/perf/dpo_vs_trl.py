@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+sys.path.insert(0, str(RESULTS.parents[1]))
+from benchmarks.results_io import write_results_json  # noqa: E402
+
 WARMUP_STEPS = 5
 PAIRS_PER_STEP = 8
 
@@ -214,7 +217,7 @@ def main() -> None:
     summary = summarise(runs, args)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"dpo_vs_trl_{args.precision}_{args.epochs}ep_{args.logprobs}"
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+    write_results_json(RESULTS / f"{stem}.json", {"summary": summary, "runs": runs}, indent=2)
     (RESULTS / f"{stem}.md").write_text(markdown(summary))
     print(markdown(summary))
 

@@ -41,6 +41,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
 DATA = REPO / "benchmarks" / "data" / "smollm2" / "certainly_train.jsonl"
+sys.path.insert(0, str(REPO))
+from benchmarks.results_io import write_results_json  # noqa: E402
+
 BATCH = 4
 LR = 1e-4
 MAX_LENGTH = 192
@@ -226,7 +229,7 @@ def main() -> None:
     summary = summarise(runs, args)
     stem = f"dpo_vs_trl_real_{'full' if args.full else 'lora'}_{args.epochs}ep"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+    write_results_json(RESULTS / f"{stem}.json", {"summary": summary, "runs": runs}, indent=2)
     (RESULTS / f"{stem}.md").write_text(markdown(summary))
     print(markdown(summary))
 

@@ -15,7 +15,6 @@ clamped at 0, damping 0.1 x mean eigenvalue for all).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from benchmarks.results_io import write_results_json  # noqa: E402
+
 RESULTS = REPO / "benchmarks" / "results"
 PARAMS = ["transformer.h.*.attn.c_proj"]
 
@@ -97,7 +98,7 @@ def main() -> None:
         lines.append(f"| {name} | {m['seconds']} | {m['speedup_vs_naive']}x | {m['spearman_vs_exact_mean']} "
                      f"| {m['spearman_vs_exact_pairs']} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "influence_perf.json").write_text(json.dumps(report, indent=1))
+    write_results_json(RESULTS / "influence_perf.json", report, indent=1)
     (RESULTS / "influence_perf.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

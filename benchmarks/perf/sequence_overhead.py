@@ -14,11 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
+sys.path.insert(0, str(REPO))
+from benchmarks.results_io import write_results_json  # noqa: E402
+
 PHASES = ("setup", "data", "reference_caching", "train", "method_end", "evaluation", "checkpoint", "export")
 
 
@@ -52,7 +56,7 @@ def main() -> None:
         "per_task": {t["name"]: t["seconds"] for t in results["tasks_detail"]},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "sequence_overhead.json").write_text(json.dumps(summary, indent=2))
+    write_results_json(RESULTS / "sequence_overhead.json", summary, indent=2)
     lines = [
         "# Sequence overhead: share of wall time that is not training (P3)",
         "",

@@ -23,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
+sys.path.insert(0, str(REPO))
+from benchmarks.results_io import write_results_json  # noqa: E402
 
 
 def write_config(root: Path, out: Path) -> Path:
@@ -93,8 +95,8 @@ def main() -> None:
         print(trials[-1], flush=True)
     passed = sum(t["equal"] for t in trials)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "kill_resume.json").write_text(json.dumps({"clean_seconds": clean_seconds, "trials": trials,
-                                                          "passed": passed}, indent=2))
+    write_results_json(RESULTS / "kill_resume.json", {"clean_seconds": clean_seconds, "trials": trials,
+                                                      "passed": passed}, indent=2)
     lines = ["# Kill -9 and resume (R1)", "",
              f"3-task tiny sequence (DPO + EWC + replay), clean run {clean_seconds:.1f}s; SIGKILL at a random "
              "moment between 30% and 95% of it, then `fit` again until complete.", "",

@@ -143,7 +143,9 @@ class TaskSequenceRunner:
             save_config(self.raw_config, self.output_dir / "config.yaml")
         tracking = cfg.tracking if main else dataclasses.replace(cfg.tracking, backend="none")
         tracker = SequenceTracker(tracking, self.output_dir, cfg.tracking.run_name or self.output_dir.name)
-        state.parent_run_id = tracker.start(self.raw_config, state.parent_run_id)
+        state.parent_run_id = tracker.start(self.raw_config, state.parent_run_id, tuple(state.completed))
+        if main and state.checkpoint is None:  # a kill before the first task ends reuses this parent run
+            S.save_state(self.output_dir, state)
         display = SequenceDisplay([t.name for t in cfg.sequence], enabled=main)
 
         L.seed_everything(cfg.seed, verbose=False)

@@ -77,6 +77,11 @@ def load_state(output_dir: Path, digest: str) -> SequenceState | None:
     return state
 
 
+def save_state(output_dir: Path, state: SequenceState) -> None:
+    """Record `state` before any task has completed (the tracking parent run survives a kill)."""
+    atomic_write_json(contained(output_dir, STATE_FILE), asdict(state))
+
+
 def commit(output_dir: Path, state: SequenceState, previous: str | None) -> None:
     """Make `state` the one in force, then drop the checkpoint it replaces (only ever inside output_dir)."""
     for relative in (state.checkpoint, previous):  # both checked before anything changes

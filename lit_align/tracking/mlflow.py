@@ -55,7 +55,10 @@ class SequenceTracker:
         self._client: Any = None
         self._experiment_id: str | None = None
 
-    def start(self, config: dict[str, Any], parent_run_id: str | None) -> str | None:
+    def start(self, config: dict[str, Any], parent_run_id: str | None, completed: tuple[str, ...] = ()
+              ) -> str | None:
+        """Open the sequence's parent run, or reopen it on resume, retiring the task runs that a
+        kill interrupted so each task keeps one run (the UI and `compare` show one per task)."""
         if not self.enabled:
             return None
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -76,8 +79,21 @@ class SequenceTracker:
                 self._client.log_batch(parent_run_id, params=[mlflow.entities.Param(k, v) for k, v in batch])
         else:
             self._client.update_run(parent_run_id, status="RUNNING")
+            self._retire_interrupted(parent_run_id, set(completed))
         self.parent_run_id = parent_run_id
         return parent_run_id
+
+    def _retire_interrupted(self, parent_run_id: str, completed: set[str]) -> None:
+        """Task runs of this sequence whose task did not complete: marked KILLED, then deleted
+        (MLflow keeps deleted runs restorable); the task's rerun gets a fresh run."""
+        children = self._client.search_runs(
+            [self._experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'")
+        for run in children:
+            if run.data.tags.get("task") in completed:
+                continue
+            if run.info.status == "RUNNING":
+                self._client.set_terminated(run.info.run_id, status="KILLED")
+            self._client.delete_run(run.info.run_id)
 
     def task_logger(self, task: str, index: int, method: str) -> Any:
         """A Lightning `MLFlowLogger` writing into a new run nested under the sequence."""
@@ -134,4 +150,4 @@ def _flatten(node: Any, prefix: str = "") -> dict[str, str]:
         for i, v in enumerate(node):
             out.update(_flatten(v, f"{prefix}.{i}"))
         return out
-    return {prefix: json.dumps(node)[:6000]}
+    return {prefix: (node if isinstance(node, str) else json.dumps(node))[:6000]}
