@@ -77,7 +77,7 @@ def training_rows(args: argparse.Namespace, seed: int) -> list[dict[str, Any]]:
 
 
 def answers(model_dir: Path, prompts: list[str]) -> list[str]:
-    from lit_align.continual.generation import Sampling, generate
+    from lit_align.generation import Sampling, generate
     from lit_align.models import HFModelSpec
 
     policy = HFModelSpec(name_or_path=str(model_dir)).build()

@@ -36,7 +36,7 @@ class CompatConfig:
 
     splits: dict[str, CompatSplit]
     similarity: Similarity = "token_f1"
-    scorer: Annotated[ComponentSpec, ComponentOf("lit_align.continual.generation.ResponseScorer")] | None = None
+    scorer: Annotated[ComponentSpec, ComponentOf("lit_align.scorers.ResponseScorer")] | None = None
     normalize: bool = False  # choice: mean token log-prob per candidate (lm-eval's acc_norm spirit)
     max_length: Annotated[int, Range(gt=0)] = 512
     max_prompt_length: Annotated[int, Range(gt=0)] = 256
@@ -146,9 +146,9 @@ def _check_model_path(flag: str, path: str) -> None:
 
 def run_compat(old_path: str, new_path: str, cfg: CompatConfig, seed: int = 0) -> dict[str, Any]:
     """Score both models on every split; the report `lit-align compat` prints and saves."""
-    from lit_align.continual.generation import Sampling, generate
     from lit_align.continual.runner import quiet_third_party
     from lit_align.data.sources import load_source
+    from lit_align.generation import Sampling, generate
     from lit_align.models import HFModelSpec
 
     quiet_third_party()

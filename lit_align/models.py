@@ -301,7 +301,7 @@ class TinyModelSpec(ModelSpec):
         return [line for line in path.read_text().splitlines() if line.strip()]
 
     def _build_base(self) -> tuple[Any, Any]:
-        from lit_align.testing.tiny import build_tiny_model, build_tiny_tokenizer
+        from lit_align.tiny_model import build_tiny_model, build_tiny_tokenizer
 
         tokenizer = build_tiny_tokenizer(self._corpus_lines(), vocab_size=self.vocab_size)
         model = build_tiny_model(

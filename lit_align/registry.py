@@ -26,6 +26,10 @@ COMPONENTS: dict[str, str] = {
     "c3po": "lit_align.modules.continual.c3po.C3POModule",
     "lancet": "lit_align.modules.continual.lancet.LANCETModule",
     "gradient_ascent": "lit_align.modules.continual.lancet.GradientAscentModule",
+    # replay memory policies
+    "balanced": "lit_align.continual.memory_policies.BalancedPolicy",
+    "reservoir": "lit_align.continual.memory_policies.ReservoirPolicy",
+    "score_ranked": "lit_align.continual.memory_policies.ScoreRankedPolicy",
     # response scorers (COPF candidates, generation evaluation)
     "reward_model_scorer": "lit_align.modules.reward.RewardModelScorer",
     "synthetic_gold_scorer": "lit_align.data.synthetic.SyntheticGoldScorer",

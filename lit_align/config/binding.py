@@ -208,6 +208,8 @@ def check_kwargs(
 
 
 def _check_component(value: Any, base_path: str, path: str) -> list[str]:
+    if isinstance(value, str):  # shorthand: `policy: balanced` is `policy: {class_path: balanced}`
+        value = {"class_path": value}
     if not isinstance(value, dict) or "class_path" not in value:
         return [
             f"{path}: expected a component node with 'class_path' (and optional 'init_args'), "
@@ -231,7 +233,11 @@ def _check_component(value: Any, base_path: str, path: str) -> list[str]:
             f"{path}.class_path: {class_path!r} is not a subclass of {base.__name__}; "
             f"use one of the registered names or your own subclass"
         ]
-    return problems + check_kwargs(cls, value.get("init_args"), _join(path, "init_args"), cls.__name__)
+    problems += check_kwargs(cls, value.get("init_args"), _join(path, "init_args"), cls.__name__)
+    hook = getattr(cls, "config_problems", None)  # a component's own checks past its signature
+    if not problems and callable(hook) and isinstance(value.get("init_args") or {}, dict):
+        problems += hook(dict(value.get("init_args") or {}), _join(path, "init_args"))
+    return problems
 
 
 def _check_dataclass(value: Any, cls: type, path: str) -> list[str]:
@@ -319,6 +325,8 @@ def build(value: Any, annotation: Any, path: str = "") -> Any:
     """Turn a checked value into the objects its annotation names."""
     annotation, meta = _split_annotated(annotation)
     if any(isinstance(m, ComponentOf) for m in meta):
+        if isinstance(value, str):
+            return ComponentSpec(value)
         return ComponentSpec(value["class_path"], dict(value.get("init_args") or {}))
     if any(isinstance(m, KwargsOf) for m in meta) or value is None:
         return value

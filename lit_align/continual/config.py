@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from lit_align.config.binding import Range
+from lit_align.config.binding import ComponentOf, ComponentSpec, Range
 from lit_align.continual.generation import GenerationConfig
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError
@@ -16,7 +16,8 @@ class MemoryConfig:
     """Replay memory.
 
     `per_task` rows of each finished task enter memory (a count, or a fraction
-    of its training rows when < 1). `policy` decides which rows stay:
+    of its training rows when < 1). `policy` (a component: a registered name or
+    `{class_path, init_args}`) decides which rows stay:
     `balanced` keeps an equal random share per task within `capacity`;
     `reservoir` keeps a uniform sample of every row seen (needs `capacity`);
     `score_ranked` keeps each task's highest-scored rows (the method scores them).
@@ -25,18 +26,23 @@ class MemoryConfig:
 
     per_task: Annotated[float, Range(ge=0)] = 0
     capacity: Annotated[int, Range(gt=0)] | None = None
-    policy: Literal["balanced", "reservoir", "score_ranked"] = "balanced"
+    policy: Annotated[ComponentSpec, ComponentOf("lit_align.continual.memory_policies.MemoryPolicy")] = field(
+        default_factory=lambda: ComponentSpec("balanced"))
     replay_ratio: Annotated[float, Range(ge=0, lt=1)] = 0.0
 
     def __post_init__(self) -> None:
-        if self.policy == "reservoir" and self.capacity is None:
-            raise ConfigError("policy 'reservoir' needs capacity (the total rows kept); set memory.capacity")
+        if isinstance(self.policy, str):  # MemoryConfig(policy="reservoir") from Python
+            self.policy = ComponentSpec(self.policy)
+        if getattr(self.policy.resolve(), "needs_capacity", False) and self.capacity is None:
+            raise ConfigError(f"memory.policy {self.policy.class_path!r} needs capacity (the total rows kept); "
+                              f"set memory.capacity")
         if self.per_task >= 1 and self.per_task != int(self.per_task):
             raise ConfigError(f"per_task must be a fraction < 1 or a whole count (got {self.per_task})")
 
     @property
     def enabled(self) -> bool:
-        return self.per_task > 0 or (self.policy == "reservoir" and self.capacity is not None)
+        return self.per_task > 0 or (self.capacity is not None and getattr(self.policy.resolve(), "needs_capacity",
+                                                                           False))
 
 
 @dataclass

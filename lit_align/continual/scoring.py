@@ -12,9 +12,9 @@ from typing import Any
 
 from lit_align.config.schema import RunConfig
 from lit_align.continual.evaluation import EvalSplit, cache_initial, margins, split_score
-from lit_align.continual.generation import generate
 from lit_align.continual.results import sequence_report
 from lit_align.data.collate import Collator
+from lit_align.generation import generate
 
 
 class SequenceScorer:

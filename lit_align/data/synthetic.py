@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lit_align.continual.generation import ResponseScorer
+from lit_align.scorers import ResponseScorer
 
 TOPICS = ["cat", "dog", "bird", "fish", "tree", "river", "mountain", "city", "book", "music",
           "food", "water", "fire", "earth", "sun", "moon", "star", "python", "code", "data"]

@@ -145,7 +145,7 @@ class HFChatBackend(ChatBackend):
         temperature: Annotated[float, Range(ge=0)] = 0.7,
         batch_size: Annotated[int, Range(gt=0)] = 8,
     ) -> None:
-        from lit_align.continual.generation import Sampling
+        from lit_align.generation import Sampling
 
         self.model_spec = model
         self.sampling = Sampling(max_new_tokens=max_new_tokens, temperature=temperature, batch_size=batch_size)
@@ -155,7 +155,7 @@ class HFChatBackend(ChatBackend):
         return f"HFChatBackend({self.model_spec.init_args.get('name_or_path', self.model_spec.class_path)})"
 
     def complete(self, conversations: list[Messages], *, seed: int) -> list[str]:
-        from lit_align.continual.generation import generate
+        from lit_align.generation import generate
 
         if self._policy is None:
             self._policy = self.model_spec.instantiate().build()

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.continual.generation import Sampling, policy_answerer
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.feedback.dataset import Answered, FeedbackGenerator, pack_feedback_rows
+from lit_align.generation import Sampling, policy_answerer
 from lit_align.io import atomic_write_json, atomic_write_text
 
 

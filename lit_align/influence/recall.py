@@ -19,9 +19,9 @@ from typing import Annotated, Any, Literal
 import torch
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.continual.generation import Sampling, policy_answerer
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError, DataError
+from lit_align.generation import Sampling, policy_answerer
 from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
 from lit_align.io import atomic_write_json
 
@@ -35,7 +35,7 @@ class QueryConfig:
 
     source: SourceConfig
     generate: Sampling | None = None
-    scorer: Annotated[ComponentSpec, ComponentOf("lit_align.continual.generation.ResponseScorer")] | None = None
+    scorer: Annotated[ComponentSpec, ComponentOf("lit_align.scorers.ResponseScorer")] | None = None
     split: str = "queries"
     bad_below: float = 0.5
 

@@ -2,8 +2,9 @@
 
 Every loss takes policy and reference log-probs of chosen and rejected
 responses, each `(B,)`, and returns per-pair losses plus the implicit rewards
-beta * (log pi - log pi_ref) (detached; for logging and accuracy). Variants live
-in `PREFERENCE_LOSSES`; add your own by adding an entry (see docs/stages.md).
+beta * (log pi - log pi_ref) (detached; for logging and accuracy). Built-in variants
+have short names in `PREFERENCE_LOSSES`; a loss of one's own is named by its dotted path
+(`loss: my_losses.sppo_hard`), a `PreferenceLoss` or a plain function (see docs/extending.md).
 
 Notation: h = (log pi(y+) - log pi_ref(y+)) - (log pi(y-) - log pi_ref(y-)).
 """
@@ -16,6 +17,8 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+
+from lit_align.errors import ConfigError
 
 
 class PreferenceLossOutput(NamedTuple):
@@ -151,3 +154,25 @@ PREFERENCE_LOSSES: dict[str, PreferenceLoss] = {
     "hinge": PreferenceLoss(hinge_loss),
     "simpo": PreferenceLoss(simpo_loss, length_normalized=True, needs_reference=False),
 }
+
+
+def resolve_preference_loss(name: str, where: str = "method.init_args.loss") -> PreferenceLoss:
+    """A short name of `PREFERENCE_LOSSES`, or the dotted path of a `PreferenceLoss` or of a loss
+    function (taken as needing a reference and summed log-probs) in the user's own module."""
+    if name in PREFERENCE_LOSSES:
+        return PREFERENCE_LOSSES[name]
+    known = ", ".join(sorted(PREFERENCE_LOSSES))
+    if "." not in name:
+        raise ConfigError(f"{where}: unknown loss {name!r}; choose one of {known} or give the dotted path of "
+                          f"your own loss function (e.g. my_losses.sppo_hard)")
+    from lit_align.config.binding import import_object
+
+    try:
+        found = import_object(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.problems[0]}") from None
+    if isinstance(found, PreferenceLoss):
+        return found
+    if callable(found) and not isinstance(found, type):
+        return PreferenceLoss(found)
+    raise ConfigError(f"{where}: {name!r} is a {type(found).__name__}, not a loss function or PreferenceLoss")

@@ -1,7 +1,8 @@
 """DPO and its variants (sigmoid, robust, IPO, hinge, SimPO) as one module.
 
-The variant is a key of `PREFERENCE_LOSSES`; its extra hyperparameters go in
-`loss_args` and are checked against the loss function's signature. The
+The variant is a short name of `PREFERENCE_LOSSES` or the dotted path of the user's
+own loss; its extra hyperparameters go in `loss_args`, checked against the loss
+function's signature by `lit-align validate` (`config_problems`) and at build. The
 reference is chosen by `reference` (see `modules/reference.py`).
 """
 
@@ -14,7 +15,7 @@ import torch
 from lit_align.config.binding import Range, check_kwargs
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
-from lit_align.losses.dpo import PREFERENCE_LOSSES
+from lit_align.losses.dpo import PreferenceLoss, resolve_preference_loss
 from lit_align.losses.logprobs import SequenceLogProbs
 from lit_align.losses.sft import sft_nll
 from lit_align.models import Policy
@@ -36,6 +37,10 @@ from lit_align.modules.reference import (
 _CALL_ARGS = frozenset(
     {"policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps", "beta"}
 )
+
+
+def loss_args_problems(variant: PreferenceLoss, name: str, loss_args: dict[str, Any], path: str) -> list[str]:
+    return check_kwargs(variant.fn, loss_args, path, f"loss {name!r}", supplied=_CALL_ARGS)
 
 
 class DPOModule(AlignmentModule):
@@ -66,14 +71,11 @@ class DPOModule(AlignmentModule):
         optimizer: OptimizerConfig | None = None,
     ) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
-        if loss not in PREFERENCE_LOSSES:
-            raise ConfigError(
-                f"method.init_args.loss: unknown loss {loss!r}; choose one of "
-                f"{', '.join(sorted(PREFERENCE_LOSSES))} or add yours to PREFERENCE_LOSSES"
-            )
-        self.variant = PREFERENCE_LOSSES[loss]
+        self.variant = resolve_preference_loss(loss)
         self.loss_args = dict(loss_args or {})
-        self._check_loss_args(loss)
+        problems = loss_args_problems(self.variant, loss, self.loss_args, "method.init_args.loss_args")
+        if problems:
+            raise ConfigError(problems)
         check_mode(reference, policy.is_peft)
         self.beta = beta
         self.reference_mode: ReferenceMode = reference if self.variant.needs_reference else "cached"
@@ -82,13 +84,17 @@ class DPOModule(AlignmentModule):
         self.reference_from = reference_from
         self.reference_model = frozen_copy(policy.model) if self.reference_mode == "frozen_copy" else None
 
-    def _check_loss_args(self, loss: str) -> None:
-        fn = self.variant.fn
-        problems = check_kwargs(
-            fn, self.loss_args, "method.init_args.loss_args", f"loss {loss!r}", supplied=_CALL_ARGS
-        )
-        if problems:
-            raise ConfigError(problems)
+    @classmethod
+    def config_problems(cls, init_args: dict[str, Any], path: str) -> list[str]:
+        """What `lit-align validate` checks beyond the signature: the loss exists and takes `loss_args`."""
+        name = init_args.get("loss", "sigmoid")
+        if not isinstance(name, str):
+            return []  # the signature check has named the type problem
+        try:
+            variant = resolve_preference_loss(name, f"{path}.loss")
+        except ConfigError as exc:
+            return exc.problems
+        return loss_args_problems(variant, name, dict(init_args.get("loss_args") or {}), f"{path}.loss_args")
 
     # -- reference -----------------------------------------------------------------------
     def cache_reference(self, datamodule: Any, reference_model: Any | None = None) -> None:

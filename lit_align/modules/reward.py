@@ -15,7 +15,6 @@ from typing import ClassVar
 import torch
 from safetensors.torch import load_file, save_file
 
-from lit_align.continual.generation import ResponseScorer
 from lit_align.data.collate import pad_sequences
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
@@ -23,6 +22,7 @@ from lit_align.losses.reward import bradley_terry_loss
 from lit_align.models import Policy
 from lit_align.modules.base import AlignmentModule, LossOutput
 from lit_align.modules.optim import OptimizerConfig
+from lit_align.scorers import ResponseScorer
 
 HEAD_FILE = "reward_head.safetensors"
 

@@ -1,9 +1,10 @@
 import pytest
 
 from lit_align.config.binding import ComponentSpec
-from lit_align.continual.generation import GenerationConfig, generate
+from lit_align.continual.generation import GenerationConfig
 from lit_align.continual.results import sequence_report
 from lit_align.data.synthetic import SyntheticGoldScorer
+from lit_align.generation import generate
 
 
 def test_generation_is_seeded_and_returns_new_text_only(tiny_policy):

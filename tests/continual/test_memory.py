@@ -61,5 +61,51 @@ def test_sample_filters_columns_and_save_load_roundtrip(tmp_path):
     assert len(pref) == 10 and all("chosen_ids" in r for r in pref)
     memory.save(tmp_path / "m.json")
     loaded = ReplayMemory.load(tmp_path / "m.json", memory.config)
-    assert loaded.rows() == memory.rows() and loaded.seen == memory.seen
+    assert loaded.rows() == memory.rows()
     assert loaded.sample(3) == memory.sample(3)  # the RNG state travels too
+
+
+def test_score_ranked_trims_by_score_not_by_order():
+    """Review bug: with capacity, trimming kept the first rows ([4, 5]) instead of the best ([6, 7])."""
+    memory = ReplayMemory(MemoryConfig(per_task=4, capacity=4, policy="score_ranked"))
+    memory.add("a", rows("a", 8), scores=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 0.8])
+    assert [r["row"] for r in memory.rows("a")] == [4, 5, 6, 7]
+    memory.add("b", rows("b", 4), scores=[0.3, 0.2, 0.1, 0.0])
+    assert [r["row"] for r in memory.rows("a")] == [6, 7]  # the two best of a, not its first two
+    assert [r["row"] for r in memory.rows("b")] == [0, 1]
+    assert [r["memory_score"] for r in memory.rows("a")] == [0.9, 0.8]  # scores are stored with rows
+
+
+def test_reservoir_state_roundtrip(tmp_path):
+    memory = ReplayMemory(MemoryConfig(policy="reservoir", capacity=3), seed=2)
+    memory.add("a", rows("a", 5))
+    memory.save(tmp_path / "m.json")
+    loaded = ReplayMemory.load(tmp_path / "m.json", memory.config)
+    assert loaded.policy.seen == memory.policy.seen == 5
+    loaded.add("b", rows("b", 5)), memory.add("b", rows("b", 5))
+    assert loaded.rows() == memory.rows()
+
+
+def test_a_user_policy_plugs_in_from_a_config(tmp_path, monkeypatch):
+    """A policy in the user's own module, named by class_path with its own argument."""
+    from lit_align.config.binding import build, check
+
+    (tmp_path / "my_policies.py").write_text(
+        "from lit_align.continual.memory_policies import MemoryPolicy\n"
+        "class LongestFirst(MemoryPolicy):\n"
+        "    def __init__(self, *, key: str = 'chosen_ids') -> None:\n"
+        "        super().__init__()\n"
+        "        self.key = key\n"
+        "    def add(self, task, rows, *, budget, capacity, rng):\n"
+        "        self.rows_by_task[task] = sorted(rows, key=lambda r: -len(r[self.key]))[:budget]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    node = {"per_task": 2, "policy": {"class_path": "my_policies.LongestFirst", "init_args": {"key": "prompt_ids"}}}
+    assert check(node, MemoryConfig, "memory") == []
+    memory = ReplayMemory(build(node, MemoryConfig, "memory"))
+    memory.add("a", [{"task": "a", "row": i, "prompt_ids": [0] * i} for i in range(5)])
+    assert [r["row"] for r in memory.rows("a")] == [4, 3]
+    bad = {"policy": {"class_path": "my_policies.LongestFirst", "init_args": {"kee": 1}}}
+    assert any("did you mean 'key'" in p for p in check(bad, MemoryConfig, "memory"))
+    assert check({"policy": "balanced"}, MemoryConfig, "memory") == []
+    assert "not a subclass of MemoryPolicy" in check({"policy": "dpo"}, MemoryConfig, "memory")[0]

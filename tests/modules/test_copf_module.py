@@ -4,11 +4,11 @@ import lightning as L
 import pytest
 
 from lit_align.config.binding import ComponentSpec
-from lit_align.continual.generation import ResponseScorer
 from lit_align.data.synthetic import unlabeled_prompts
 from lit_align.modules.base import TaskContext
 from lit_align.modules.continual.copf import COPFModule, candidate_records
 from lit_align.modules.continual.copr import TARGET_COLUMN
+from lit_align.scorers import ResponseScorer
 from tests.modules.helpers import datamodule_for
 
 PROMPTS = [{"prompt": r["prompt"]} for r in unlabeled_prompts("short", 8, seed=0)]

@@ -34,8 +34,8 @@ def prompts(seed: int = 0) -> list[str]:
 def main(n_train: int = 48, n_eval: int = 16, max_new_tokens: int = 40) -> None:
     import torch
 
-    from lit_align.continual.generation import Sampling, generate
     from lit_align.data.records import render_prompt
+    from lit_align.generation import Sampling, generate
     from lit_align.models import GGUFModelSpec
 
     torch.manual_seed(0)

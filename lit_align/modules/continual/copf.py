@@ -16,12 +16,13 @@ from typing import Annotated, Any, ClassVar, Literal
 import torch
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.continual.generation import ResponseScorer, Sampling, generate
 from lit_align.data.records import RecordKind
 from lit_align.data.tokenize import TokenizeSettings, tokenize_dataset
 from lit_align.errors import DataError
+from lit_align.generation import Sampling, generate
 from lit_align.modules.base import TaskContext
 from lit_align.modules.continual.copr import COPRModule
+from lit_align.scorers import ResponseScorer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class COPFModule(COPRModule):
     def __init__(
         self,
         *,
-        scorer: Annotated[ComponentSpec, ComponentOf("lit_align.continual.generation.ResponseScorer")],
+        scorer: Annotated[ComponentSpec, ComponentOf("lit_align.scorers.ResponseScorer")],
         num_samples: Annotated[int, Range(ge=2)] = 4,
         max_new_tokens: Annotated[int, Range(gt=0)] = 32,
         temperature: Annotated[float, Range(gt=0)] = 1.0,

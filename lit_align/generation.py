@@ -1,0 +1,64 @@
+"""Batched, seeded generation from a policy, shared by evaluation, COPF, compat, C3PO and LANCET."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+
+class SamplingSettings(Protocol):
+    max_new_tokens: int
+    temperature: float
+    batch_size: int
+
+
+@dataclass
+class Sampling:
+    """How to sample, without a scorer (COPF's candidates, `lit-align compat`)."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0  # 0: greedy
+    batch_size: int = 16
+
+
+@torch.no_grad()
+def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings,
+             seed: int) -> list[str]:
+    """Batched, seeded generation from left-padded prompts; returns the new text only."""
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    was_training = model.training
+    model.eval()
+    outputs: list[str] = []
+    try:
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        for start in range(0, len(prompts), cfg.batch_size):
+            batch = tokenizer(prompts[start : start + cfg.batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=False).to(next(model.parameters()).device)
+            sampled = model.generate(
+                **batch, max_new_tokens=cfg.max_new_tokens, do_sample=cfg.temperature > 0,
+                temperature=cfg.temperature if cfg.temperature > 0 else None, top_p=None, top_k=None,
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            )
+            new = sampled[:, batch["input_ids"].shape[1]:]
+            outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+        torch.random.set_rng_state(generator_state)
+    finally:
+        tokenizer.padding_side = side
+        model.train(was_training)
+    return outputs
+
+
+def policy_answerer(policy: Any, sampling: Sampling, seed: int) -> Any:
+    """A function from prompts to the policy's answers, the prompts rendered (plain or chat)
+    as the training data renders them (C3PO's pi_0, LANCET's probe answers)."""
+    from lit_align.data.records import render_prompt
+
+    def answer(prompts: list[str]) -> list[str]:
+        rendered = [render_prompt({"prompt": p}, policy.tokenizer).prompt for p in prompts]
+        return generate(policy.model, policy.tokenizer, rendered, sampling, seed)
+
+    return answer
