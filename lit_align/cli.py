@@ -12,9 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lit_align.continual.interrupt import Interrupted
 from lit_align.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 def _load(args: argparse.Namespace) -> dict[str, Any]:
@@ -285,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     try:
         return args.func(args)
+    except (KeyboardInterrupt, Interrupted):
+        print(f"lit-align {args.command}: interrupted; completed tasks stay committed: run the same command "
+              f"to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except UserError as exc:
         if args.debug:
             raise

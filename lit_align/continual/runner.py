@@ -22,6 +22,7 @@ from typing import Any
 from lit_align.config.load import save_config
 from lit_align.config.schema import RunConfig, TaskConfig
 from lit_align.continual import state as S
+from lit_align.continual.interrupt import GracefulStop, Interrupted
 from lit_align.continual.lock import OutputDirLock
 from lit_align.continual.paths import contained
 from lit_align.continual.results import scalar_metrics
@@ -79,6 +80,7 @@ class TaskSequenceRunner:
         self.config = config
         self.raw_config = raw_config
         self.output_dir = Path(config.output_dir)
+        self.stop = GracefulStop()
 
     # -- building blocks ---------------------------------------------------------------------
     def _trainer_kwargs(self, task: TaskConfig, logger: Any) -> dict[str, Any]:
@@ -122,7 +124,7 @@ class TaskSequenceRunner:
         """On every rank of a multi-process run; rank 0 alone holds the lock and writes files."""
         quiet_third_party()
         ranks.init_process_group()
-        with OutputDirLock(self.output_dir) if ranks.is_main() else contextlib.nullcontext():
+        with OutputDirLock(self.output_dir) if ranks.is_main() else contextlib.nullcontext(), self.stop:
             return self._run()
 
     def _run(self) -> dict[str, Any]:
@@ -215,7 +217,16 @@ class TaskSequenceRunner:
         logger = tracker.task_logger(task.name, index, task.method.class_path)
         trainer = L.Trainer(**self._trainer_kwargs(task, logger))
         with timed(seconds, "train"):
-            trainer.fit(module, datamodule=dm)
+            self.stop.trainer = trainer
+            try:
+                trainer.fit(module, datamodule=dm)
+            except SystemExit:  # Lightning exits on a second Ctrl-C inside fit
+                if self.stop.requested:
+                    raise Interrupted from None
+                raise
+            finally:
+                self.stop.trainer = None
+            self.stop.check()  # a Ctrl-C during fit: nothing of this task is evaluated or committed
             policy = rebuild_if_sharded(trainer, module, self._build_policy) or policy
             scoring.policy = policy
         with timed(seconds, "method_end"):
