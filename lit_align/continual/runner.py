@@ -233,8 +233,7 @@ class TaskSequenceRunner:
             method_state = module.on_task_end(context)
             scores = module.select_for_memory(context)
             if memory.config.enabled:  # materialise the task's rows only when a memory keeps some
-                own = dm.own_train_set
-                memory.add(task.name, [dict(own[i]) | {"task": task.name} for i in range(len(own))], scores)
+                memory.add(task.name, [row | {"task": task.name} for row in dm.own_rows()], scores)
         with timed(seconds, "evaluation"):
             eval_scores = scoring.after_task(task.name)
         with timed(seconds, "export"):

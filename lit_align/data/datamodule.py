@@ -8,7 +8,7 @@ Tokenised splits are `datasets.Dataset`s, so methods can add cached columns
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 from torch.utils.data import DataLoader
@@ -69,7 +69,7 @@ class AlignmentDataModule(L.LightningDataModule):
     # -- what methods and the runner change after setup -------------------------------------
     def mix_in_replay(self, rows: list[dict[str, Any]]) -> None:
         """Append replayed rows after the task's own rows, flagged by a `replay` float column
-        (own rows first: `add_train_columns` relies on that order)."""
+        (own rows first: `add_columns` relies on that order)."""
         import datasets
 
         if not rows:
@@ -79,9 +79,16 @@ class AlignmentDataModule(L.LightningDataModule):
         replay = datasets.Dataset.from_list([{k: r[k] for k in columns} | {"replay": 1.0} for r in rows])
         self.train_set = datasets.concatenate_datasets([own, replay])
 
-    def add_train_columns(self, columns: dict[str, list[Any]]) -> None:
-        """Add (or replace) per-row columns of the training set, replay rows included; the
-        task's own rows get theirs too, so the replay memory keeps what a method cached."""
+    def add_columns(self, split: Literal["train", "eval"], columns: dict[str, list[Any]]) -> None:
+        """The one way a method caches per-row values (reference log-probs, targets) into its
+        data: `train` columns cover the replay rows too (one value per row of `train_set`, own
+        rows first), and the task's own rows keep theirs, so the replay memory stores them."""
+        if split == "eval":
+            if self.eval_set is None:
+                raise ValueError(f"{self.where}: no eval split to add columns {sorted(columns)} to")
+            for name, values in columns.items():
+                self.eval_set = with_column(self.eval_set, name, values)
+            return
         n_own = len(self.own_train_set)
         mixed = self.train_set is not self.own_train_set
         for name, values in columns.items():
@@ -90,6 +97,11 @@ class AlignmentDataModule(L.LightningDataModule):
                 self.own_train_set = with_column(self.own_train_set, name, values[:n_own])
         if not mixed:
             self.own_train_set = self.train_set
+
+    def own_rows(self) -> list[dict[str, Any]]:
+        """The task's own training rows (no replay rows) with every column a method cached."""
+        own = self.own_train_set
+        return [dict(own[i]) for i in range(len(own))]
 
     def replace_train_set(self, dataset: Any, kind: RecordKind) -> None:
         """Train on rows a method built itself (e.g. sampled and scored responses)."""

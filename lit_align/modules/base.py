@@ -21,6 +21,7 @@ import torchmetrics
 from lit_align.data.records import RecordKind
 from lit_align.errors import TrainingError
 from lit_align.models import Policy
+from lit_align.modules.contract import TaskData, TaskMemory
 from lit_align.modules.optim import OptimizerConfig, build_optimizer
 
 
@@ -42,8 +43,8 @@ class TaskContext:
 
     name: str
     index: int
-    datamodule: Any
-    memory: Any = None
+    datamodule: TaskData
+    memory: TaskMemory | None = None
     method_state: dict[str, torch.Tensor] = field(default_factory=dict)
     build_initial_model: Callable[[], Any] | None = None
 

@@ -15,7 +15,7 @@ import torch
 from lit_align.config.binding import Range, check_kwargs
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
-from lit_align.losses.dpo import PreferenceLoss, resolve_preference_loss
+from lit_align.losses.dpo import PreferenceLoss, PreferenceLossOutput, resolve_preference_loss
 from lit_align.losses.logprobs import SequenceLogProbs
 from lit_align.losses.sft import sft_nll
 from lit_align.models import Policy
@@ -31,7 +31,6 @@ from lit_align.modules.reference import (
     eval_mode,
     frozen_copy,
     pair_logprobs,
-    with_reference_columns,
 )
 
 _CALL_ARGS = frozenset(
@@ -105,17 +104,16 @@ class DPOModule(AlignmentModule):
         context = None
         if reference_model is None and self.reference_mode == "adapter":
             context = adapter_disabled
-        for attr in ("train_set", "eval_set"):
-            dataset = getattr(datamodule, attr)
+        for split, dataset, collator in (("train", datamodule.train_set, datamodule.collator),
+                                         ("eval", datamodule.eval_set, datamodule.eval_collator)):
             if dataset is None:
                 continue
             chosen, rejected = compute_reference_columns(
-                model, dataset, datamodule.collator if attr == "train_set" else datamodule.eval_collator,
-                batch_size=datamodule.eval_batch_size,
+                model, dataset, collator, batch_size=datamodule.eval_batch_size,
                 average=self.variant.length_normalized, device=self.device, mode=self.logprob_mode,
                 context=context,
             )
-            setattr(datamodule, attr, with_reference_columns(dataset, chosen, rejected))
+            datamodule.add_columns(split, dict(zip(REF_COLUMNS, (chosen, rejected), strict=True)))
 
     def on_task_start(self, task: TaskContext) -> None:
         initial = None
@@ -156,13 +154,21 @@ class DPOModule(AlignmentModule):
                                 mode=self.logprob_mode)
         return self.preference_loss(batch, seq)
 
-    def preference_loss(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs) -> LossOutput:
-        """The DPO-family loss, RPO term and metrics from the policy's log-probs of the batch."""
+    def pair_terms(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs) -> PreferenceLossOutput:
+        """Per-pair losses and implicit rewards `(B,)` of the configured variant: what a subclass
+        reads (per-row margins, weights) before reducing, without calling the loss twice."""
         policy_chosen, policy_rejected = seq.logps.chunk(2)
         ref_chosen, ref_rejected = self.reference_logps(batch)
-        out = self.variant.fn(
+        return self.variant.fn(
             policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=self.beta, **self.loss_args
         )
+
+    def preference_loss(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs,
+                        out: PreferenceLossOutput | None = None) -> LossOutput:
+        """The DPO-family loss, RPO term and metrics from the policy's log-probs of the batch
+        (`out`: per-pair terms a subclass already computed with `pair_terms`)."""
+        policy_chosen, policy_rejected = seq.logps.chunk(2)
+        out = out if out is not None else self.pair_terms(batch, seq)
         preference = out.losses.mean()
         terms = {"preference": preference}
         loss = preference

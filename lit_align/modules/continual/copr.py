@@ -20,7 +20,6 @@ import torch
 
 from lit_align.config.binding import Range
 from lit_align.data.collate import Collator, iter_batches
-from lit_align.data.columns import with_column
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.copr import (
@@ -123,7 +122,7 @@ class COPRModule(AlignmentModule):
 
     def cache_targets(self, datamodule: Any, model: Any | None = None) -> None:
         model = model if model is not None else self.model
-        datamodule.add_train_columns({TARGET_COLUMN: self.compute_targets(model, datamodule.train_set,
+        datamodule.add_columns("train", {TARGET_COLUMN: self.compute_targets(model, datamodule.train_set,
                                                                           datamodule.collator,
                                                                           datamodule.eval_batch_size)})
         if datamodule.eval_set is not None:
@@ -132,7 +131,7 @@ class COPRModule(AlignmentModule):
     def _cache_eval_targets(self, datamodule: Any, model: Any) -> None:
         values = self.compute_targets(model, datamodule.eval_set, datamodule.eval_collator,
                                       datamodule.eval_batch_size)
-        datamodule.eval_set = with_column(datamodule.eval_set, TARGET_COLUMN, values)
+        datamodule.add_columns("eval", {TARGET_COLUMN: values})
 
     # -- constraints on earlier tasks ------------------------------------------------------
     def _load_memory(self, memory: Any) -> None:

@@ -92,7 +92,7 @@ class InfluenceCorrectionModule(AlignmentModule):
         picked = sorted(set(recalled) | set(counter) | set(retain))
         subset = dm.own_train_set.select(picked)
         dm.replace_train_set(subset, "sft")
-        dm.add_train_columns({
+        dm.add_columns("train", {
             RECALLED: [float(i in targets) for i in picked],
             TARGET: [targets.get(i, 0.0) for i in picked],
             REFERENCE: self._reference_logps(subset, dm),
