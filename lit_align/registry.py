@@ -33,6 +33,7 @@ COMPONENTS: dict[str, str] = {
     # response scorers (COPF candidates, generation evaluation)
     "reward_model_scorer": "lit_align.modules.reward.RewardModelScorer",
     "synthetic_gold_scorer": "lit_align.data.synthetic.SyntheticGoldScorer",
+    "style_gold_scorer": "lit_align.data.style.StyleGoldScorer",
     # C3PO data: feedback generators, chat backends, judges
     "synthetic_feedback": "lit_align.feedback.dataset.SyntheticFeedbackGenerator",
     "llm_feedback": "lit_align.feedback.llm_generator.LLMFeedbackGenerator",

@@ -1,0 +1,90 @@
+"""On-policy preference pairs: sample K answers per prompt from the model, score them with a
+gold rule, keep best vs worst when they differ by at least `min_gap`.
+
+Every prompt that yields no pair is counted by reason (`all_equal`: scores within the gap;
+`empty`: the best or worst answer is empty; `repeated`: best and worst are the same text),
+so a domain whose rule the model cannot vary shows up as such instead of as a short file.
+Generated pairs are cached as JSON keyed by the model's weights hash, the domain and the
+sampling settings: a rerun reads the cache, a changed model or setting regenerates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+Sampler = Callable[[list[str], int], list[list[str]]]  # (prompts, seed) -> K answers per prompt
+
+
+@dataclass
+class PairReport:
+    prompts: int = 0
+    pairs: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(self.dropped.items())) or "none dropped"
+        return f"{self.pairs} pairs from {self.prompts} prompts ({why})"
+
+
+def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float], min_gap: float
+                  ) -> tuple[dict[str, Any] | None, str | None]:
+    """The pair row, or None and the reason no pair can be made from these answers."""
+    scored = sorted(((rule(a), i, a) for i, a in enumerate(answers)), key=lambda t: (-t[0], t[1]))
+    (best_score, _, best), (worst_score, _, worst) = scored[0], scored[-1]
+    if best_score - worst_score < min_gap:
+        return None, "all_equal"
+    if not best.strip() or not worst.strip():
+        return None, "empty"
+    if best.strip() == worst.strip():
+        return None, "repeated"
+    return {"prompt": prompt, "chosen": best, "rejected": worst, "chosen_score": best_score,
+            "rejected_score": worst_score}, None
+
+
+def build_pairs(prompts: list[str], sample: Sampler, rule: Callable[[str], float], *, min_gap: float = 0.25,
+                seed: int = 0) -> tuple[list[dict[str, Any]], PairReport]:
+    report = PairReport(prompts=len(prompts))
+    rows = []
+    for prompt, answers in zip(prompts, sample(prompts, seed), strict=True):
+        row, reason = best_vs_worst(prompt, answers, rule, min_gap)
+        if row is None:
+            report.dropped[str(reason)] += 1
+        else:
+            rows.append(row)
+    report.pairs = len(rows)
+    return rows, report
+
+
+def cache_key(model_hash: str, domain: str, settings: dict[str, Any]) -> str:
+    payload = json.dumps({"model": model_hash, "domain": domain, **settings}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def cached_pairs(cache_dir: Path, key: str, build: Callable[[], tuple[list[dict[str, Any]], PairReport]]
+                 ) -> tuple[list[dict[str, Any]], PairReport]:
+    """Read the pairs stored under `key`, or build and store them (written atomically)."""
+    from lit_align.io import atomic_write_json
+
+    path = cache_dir / f"{key}.json"
+    if path.is_file():
+        data = json.loads(path.read_text())
+        return data["rows"], PairReport(data["report"]["prompts"], data["report"]["pairs"],
+                                        Counter(data["report"]["dropped"]))
+    rows, report = build()
+    atomic_write_json(path, {"rows": rows, "report": asdict(report) | {"dropped": dict(report.dropped)}})
+    return rows, report
+
+
+def weights_hash(model: Any) -> str:
+    """A short hash of the trainable and frozen weights (identifies the model that sampled)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes()[:4096])  # a prefix per tensor is enough
+    return digest.hexdigest()[:16]

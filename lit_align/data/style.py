@@ -1,0 +1,114 @@
+"""Style preference domains for a real chat model, each with a gold rule that scores an answer
+in [0, 1] from its first ~32 generated tokens (CPU generation is short).
+
+Each domain is a prompt family (templates x >= 40 topics, >= 200 distinct prompts, split
+disjointly into train / eval / test by a seeded shuffle) and a rule. The prompts never state
+the rule: the preference is the user's, learned from pairs, as in continual alignment.
+`brief` and `detailed` conflict on the same kind of prompt (drift); `certainly` is a habit
+the untuned SmolLM2 shows in 0 of 80 answers, so learning it is visible.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lit_align.scorers import ResponseScorer
+
+TOPICS = (
+    "the moon", "volcanoes", "honey bees", "the ocean", "rainbows", "bicycles", "coffee", "libraries", "winter",
+    "trains", "chess", "bread", "rivers", "the piano", "deserts", "owls", "gardens", "lighthouses", "clouds",
+    "maps", "penguins", "bridges", "tea", "forests", "the violin", "kites", "museums", "snow", "candles", "whales",
+    "mountains", "markets", "glaciers", "tomatoes", "sailing", "photography", "the desert fox", "earthquakes",
+    "umbrellas", "recycling", "the printing press", "yoga", "cheese", "comets", "coral reefs", "typewriters",
+)
+_WORD = re.compile(r"[A-Za-z0-9']+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def brief(text: str) -> float:
+    """At most 12 words: 1; each word over costs 1/24 (a 36-word answer scores 0)."""
+    n = len(words(text))
+    return 1.0 if 0 < n <= 12 else max(0.0, 1.0 - (n - 12) / 24) if n else 0.0
+
+
+def detailed(text: str) -> float:
+    """At least 24 words within the window: min(1, words / 24)."""
+    return min(1.0, len(words(text)) / 24)
+
+
+def numbered(text: str) -> float:
+    """A numbered list: items "1." and "2." on their own lines: 1; a lone "1." item: 0.5; else 0."""
+    lines = [line.strip() for line in text.splitlines()]
+    has = [any(re.match(rf"{i}[.)]\s", line + " ") for line in lines) for i in (1, 2)]
+    return 1.0 if all(has) else 0.5 if has[0] else 0.0
+
+
+def certainly(text: str) -> float:
+    """Opens with "Certainly" (the first word, any punctuation after it)."""
+    first = words(text)[:1]
+    return 1.0 if first and first[0].lower() == "certainly" else 0.0
+
+
+def avoid_the(text: str) -> float:
+    """Never uses the word "the": 1 without it, each use costs 0.25; empty answers score 0."""
+    found = words(text)
+    if not found:
+        return 0.0
+    return max(0.0, 1.0 - 0.25 * sum(w.lower() == "the" for w in found))
+
+
+@dataclass(frozen=True)
+class StyleDomain:
+    name: str
+    templates: tuple[str, ...]
+    rule: Callable[[str], float]
+
+    def prompts(self) -> list[str]:
+        return [t.format(topic=topic) for t in self.templates for topic in TOPICS]
+
+
+_EXPLAIN = ("Tell me about {topic}.", "What should I know about {topic}?", "Explain {topic} to me.",
+            "Why are {topic} interesting?", "Describe {topic}.")
+DOMAINS: dict[str, StyleDomain] = {d.name: d for d in (
+    StyleDomain("brief", _EXPLAIN, brief),
+    StyleDomain("detailed", _EXPLAIN, detailed),
+    StyleDomain("numbered", ("Give me some facts about {topic}.", "List a few things about {topic}.",
+                             "What are some tips about {topic}?", "Share some ideas about {topic}.",
+                             "What are the main points about {topic}?"), numbered),
+    StyleDomain("certainly", ("Can you tell me something about {topic}?", "Could you describe {topic}?",
+                              "Would you explain {topic}?", "Can you help me understand {topic}?",
+                              "Could you say a word about {topic}?"), certainly),
+    StyleDomain("avoid_the", ("Write a sentence about {topic}.", "Say something nice about {topic}.",
+                              "Describe {topic} in a sentence.", "Write a short line on {topic}.",
+                              "Give me a one-line thought on {topic}."), avoid_the),
+)}
+
+
+def split_prompts(domain: str, seed: int = 0, eval_share: float = 0.15, test_share: float = 0.15
+                  ) -> dict[str, list[str]]:
+    """Disjoint train / eval / test prompts of a domain (seeded shuffle of its whole family)."""
+    prompts = DOMAINS[domain].prompts()
+    random.Random(f"{domain}-{seed}").shuffle(prompts)
+    n_eval, n_test = round(eval_share * len(prompts)), round(test_share * len(prompts))
+    return {"test": prompts[:n_test], "eval": prompts[n_test : n_test + n_eval], "train": prompts[n_test + n_eval :]}
+
+
+class StyleGoldScorer(ResponseScorer):
+    """Gold score of an answer under its split's domain rule; `domains` maps split names to
+    domain names where they differ (default: the split is named after its domain)."""
+
+    def __init__(self, *, domains: dict[str, str] | None = None) -> None:
+        self.domains = domains or {}
+
+    def score(self, split: str, prompts: list[str], responses: list[str]) -> list[float]:
+        domain = self.domains.get(split, split)
+        if domain not in DOMAINS:
+            raise ValueError(f"split {split!r} is not a style domain ({', '.join(DOMAINS)}); map it with "
+                             f"scorer init_args.domains")
+        return [DOMAINS[domain].rule(r) for r in responses]
