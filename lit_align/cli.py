@@ -111,7 +111,7 @@ def cmd_compat(args: argparse.Namespace) -> int:
 
 def _add_compat_parser(sub: Any) -> None:
     text = "negative/positive flips between an old and a new model (a release gate with --max-nfr)"
-    p = sub.add_parser("compat", help=text, description=text)
+    p = sub.add_parser("compat", parents=[COMMON], help=text, description=text)
     p.add_argument("--old", required=True, help="old model: a Hugging Face directory (e.g. tasks/<name>/model) or id")
     p.add_argument("--new", required=True, help="new model, the same way")
     p.add_argument("--data", required=True, metavar="YAML", help="splits to compare on (see docs/methods/muscle.md)")
@@ -120,7 +120,6 @@ def _add_compat_parser(sub: Any) -> None:
     p.add_argument("--experiment", default="lit-align-compat", help="MLflow experiment name")
     p.add_argument("--max-nfr", type=float, help="exit 1 when the overall negative flip rate is above this")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     p.set_defaults(func=cmd_compat)
 
 
@@ -152,11 +151,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def _add_feedback_parser(sub: Any) -> None:
     text = "C3PO data from verbal feedback: build (cached) or eval (S_in, S_out, S_overall)"
-    p = sub.add_parser("feedback", help=text, description=text)
+    p = sub.add_parser("feedback", parents=[COMMON], help=text, description=text)
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, help_text in (("build", "generate and cache a feedback's train/test data"),
                               ("eval", "score an adapted model on the feedback's test prompts")):
-        a = actions.add_parser(action, help=help_text, description=help_text)
+        a = actions.add_parser(action, parents=[COMMON], help=help_text, description=help_text)
         a.add_argument("--config", "-c", required=True, metavar="YAML", help="feedback data config "
                        "(docs/methods/c3po.md)")
         a.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotlist overrides, e.g. n_in=64")
@@ -165,7 +164,6 @@ def _add_feedback_parser(sub: Any) -> None:
         else:
             a.add_argument("--model", metavar="DIR", help="the adapted model (an exported directory)")
             a.add_argument("--out", help="write the report as JSON here")
-        a.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
         a.set_defaults(func=cmd_feedback)
 
 
@@ -179,11 +177,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _add_export_parser(sub: Any) -> None:
     text = "write the policy of a run's last completed task (any checkpoint, sharded too) as a HF model directory"
-    p = sub.add_parser("export", help=text, description=text)
+    p = sub.add_parser("export", parents=[COMMON], help=text, description=text)
     p.add_argument("--run", required=True, metavar="DIR", help="the run's output_dir")
     p.add_argument("--out", metavar="DIR", help="target directory (default <run>/export/<task>)")
     p.add_argument("--no-merge-lora", action="store_true", help="write only the LoRA adapter (load with peft)")
-    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     p.set_defaults(func=cmd_export)
 
 
@@ -197,13 +194,12 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 def _add_compose_parser(sub: Any) -> None:
     text = "add the weight deltas of several updates of one base (e.g. per-feedback C3PO adapters)"
-    p = sub.add_parser("compose", help=text, description=text)
+    p = sub.add_parser("compose", parents=[COMMON], help=text, description=text)
     p.add_argument("--base", required=True, help="the base model directory all updates started from")
     p.add_argument("--updates", nargs="+", required=True, metavar="DIR",
                    help="exported model directories or LoRA adapter directories")
     p.add_argument("--weights", nargs="+", type=float, help="one weight per update (default 1 each)")
     p.add_argument("--out", required=True, help="directory for the composed model")
-    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     p.set_defaults(func=cmd_compose)
 
 
@@ -220,6 +216,18 @@ def cmd_influence(args: argparse.Namespace) -> int:
     return 0
 
 
+def _common_options() -> argparse.ArgumentParser:
+    """Options every command takes, declared once."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+    common.add_argument("--verbose", action="store_true",
+                        help="keep the output of dependencies (dataset builders, Lightning's device lines, warnings)")
+    return common
+
+
+COMMON = _common_options()
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--config", "-c", action="append", required=True, metavar="YAML",
@@ -229,7 +237,6 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
         "overrides", nargs="*", metavar="KEY=VALUE",
         help="dotlist overrides, e.g. sequence.0.method.init_args.beta=0.2",
     )
-    p.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -246,20 +253,19 @@ def build_parser() -> argparse.ArgumentParser:
         ("influence", "rank training rows by their influence on undesirable outputs (LANCET recall)",
          cmd_influence),
     ]
-    compare = sub.add_parser("compare", help="compare sequence metrics of several runs",
+    compare = sub.add_parser("compare", parents=[COMMON], help="compare sequence metrics of several runs",
                              description="compare sequence metrics of several runs")
     compare.add_argument("--experiment", help="MLflow experiment holding the runs")
     compare.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI")
     compare.add_argument("--runs", nargs="+", metavar="DIR", help="output directories of runs")
     compare.add_argument("--out", default="comparison", help="directory for the table, CSV and plot")
-    compare.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     compare.set_defaults(func=cmd_compare)
     _add_compat_parser(sub)
     _add_feedback_parser(sub)
     _add_compose_parser(sub)
     _add_export_parser(sub)
     for name, help_text, func in commands:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, parents=[COMMON], help=help_text, description=help_text)
         _add_config_args(p)
         p.set_defaults(func=func)
         if name == "validate":
@@ -285,6 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    if not args.verbose:
+        from lit_align.quiet import quiet_output
+
+        quiet_output()
     try:
         return args.func(args)
     except (KeyboardInterrupt, Interrupted):

@@ -91,6 +91,10 @@ class TaskSequenceRunner:
         kwargs.setdefault("default_root_dir", str(self.output_dir / "tasks" / task.name))
         if "strategy" in kwargs:
             kwargs["strategy"] = build_strategy(kwargs)
+        if "callbacks" not in kwargs:
+            from lit_align.continual.progress import progress_callbacks
+
+            kwargs["callbacks"], kwargs["enable_progress_bar"] = progress_callbacks(kwargs, task.name)
         return kwargs
 
     def _build_module(self, task: TaskConfig, index: int, policy: Any) -> Any:
