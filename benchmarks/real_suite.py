@@ -69,10 +69,12 @@ def build(args) -> None:
         sizes = {"train": args.train, "eval": args.test}
         for split, prompts in (("train", parts["train"][: args.train]), ("eval", parts["test"][: args.test])):
             settings = SAMPLING | {"split": split, "n": len(prompts)}
+            if DOMAINS[domain].revise is not None:  # pairs may hold revisions: another cache entry
+                settings["revise"] = True
             key = onpolicy.cache_key(model_hash, domain, settings)
             seed = zlib.crc32(f"{domain}-{split}".encode()) % 10_000  # stable across processes, unlike hash()
             rows, pairs = onpolicy.cached_pairs(CACHE, key, lambda p=prompts, d=domain, s=seed: onpolicy.build_pairs(
-                p, sample, DOMAINS[d].rule, min_gap=SAMPLING["min_gap"], seed=s))
+                p, sample, DOMAINS[d].rule, min_gap=SAMPLING["min_gap"], seed=s, revise=DOMAINS[d].revise))
             (DATA / f"{domain}_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
             report["domains"].setdefault(domain, {})[split] = {"asked": sizes[split], "summary": pairs.summary(),
                                                                "pairs": pairs.pairs, "dropped": dict(pairs.dropped)}

@@ -26,17 +26,28 @@ class PairReport:
     prompts: int = 0
     pairs: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    revised: int = 0  # pairs whose chosen answer is a programmatic revision of a sample
 
     def summary(self) -> str:
         why = ", ".join(f"{n} {r}" for r, n in sorted(self.dropped.items())) or "none dropped"
-        return f"{self.pairs} pairs from {self.prompts} prompts ({why})"
+        revised = f", {self.revised} revised" if self.revised else ""
+        return f"{self.pairs} pairs from {self.prompts} prompts{revised} ({why})"
 
 
-def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float], min_gap: float
-                  ) -> tuple[dict[str, Any] | None, str | None]:
-    """The pair row, or None and the reason no pair can be made from these answers."""
+def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float], min_gap: float,
+                  revise: Callable[[str], str] | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """The pair row, or None and the reason no pair can be made from these answers.
+
+    With `revise` (the rule applied to an answer by a program), samples that never show the
+    behaviour still make a pair: the worst answer revised vs the worst answer, when the revision
+    gains at least `min_gap` (such rows are marked `revised`)."""
     scored = sorted(((rule(a), i, a) for i, a in enumerate(answers)), key=lambda t: (-t[0], t[1]))
     (best_score, _, best), (worst_score, _, worst) = scored[0], scored[-1]
+    if best_score - worst_score < min_gap and revise is not None and worst.strip():
+        edited = revise(worst)
+        if rule(edited) - worst_score >= min_gap:
+            return {"prompt": prompt, "chosen": edited, "rejected": worst, "chosen_score": rule(edited),
+                    "rejected_score": worst_score, "revised": True}, None
     if best_score - worst_score < min_gap:
         return None, "all_equal"
     if not best.strip() or not worst.strip():
@@ -48,16 +59,17 @@ def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float],
 
 
 def build_pairs(prompts: list[str], sample: Sampler, rule: Callable[[str], float], *, min_gap: float = 0.25,
-                seed: int = 0) -> tuple[list[dict[str, Any]], PairReport]:
+                seed: int = 0, revise: Callable[[str], str] | None = None) -> tuple[list[dict[str, Any]], PairReport]:
     report = PairReport(prompts=len(prompts))
     rows = []
     for prompt, answers in zip(prompts, sample(prompts, seed), strict=True):
-        row, reason = best_vs_worst(prompt, answers, rule, min_gap)
+        row, reason = best_vs_worst(prompt, answers, rule, min_gap, revise)
         if row is None:
             report.dropped[str(reason)] += 1
         else:
             rows.append(row)
     report.pairs = len(rows)
+    report.revised = sum(bool(r.get("revised")) for r in rows)
     return rows, report
 
 
@@ -74,8 +86,9 @@ def cached_pairs(cache_dir: Path, key: str, build: Callable[[], tuple[list[dict[
     path = cache_dir / f"{key}.json"
     if path.is_file():
         data = json.loads(path.read_text())
-        return data["rows"], PairReport(data["report"]["prompts"], data["report"]["pairs"],
-                                        Counter(data["report"]["dropped"]))
+        stored = data["report"]
+        return data["rows"], PairReport(stored["prompts"], stored["pairs"], Counter(stored["dropped"]),
+                                        stored.get("revised", 0))
     rows, report = build()
     atomic_write_json(path, {"rows": rows, "report": asdict(report) | {"dropped": dict(report.dropped)}})
     return rows, report

@@ -63,11 +63,17 @@ def avoid_the(text: str) -> float:
     return max(0.0, 1.0 - 0.25 * sum(w.lower() == "the" for w in found))
 
 
+def open_with_certainly(text: str) -> str:
+    """The `certainly` rule applied to an answer by a program (for pairs the model never samples)."""
+    return "Certainly! " + text.lstrip()
+
+
 @dataclass(frozen=True)
 class StyleDomain:
     name: str
     templates: tuple[str, ...]
     rule: Callable[[str], float]
+    revise: Callable[[str], str] | None = None  # used only when sampling shows no variation
 
     def prompts(self) -> list[str]:
         return [t.format(topic=topic) for t in self.templates for topic in TOPICS]
@@ -83,7 +89,7 @@ DOMAINS: dict[str, StyleDomain] = {d.name: d for d in (
                              "What are the main points about {topic}?"), numbered),
     StyleDomain("certainly", ("Can you tell me something about {topic}?", "Could you describe {topic}?",
                               "Would you explain {topic}?", "Can you help me understand {topic}?",
-                              "Could you say a word about {topic}?"), certainly),
+                              "Could you say a word about {topic}?"), certainly, open_with_certainly),
     StyleDomain("avoid_the", ("Write a sentence about {topic}.", "Say something nice about {topic}.",
                               "Describe {topic} in a sentence.", "Write a short line on {topic}.",
                               "Give me a one-line thought on {topic}."), avoid_the),

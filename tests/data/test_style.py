@@ -125,3 +125,15 @@ def test_pairs_cache_reads_back_and_keys_on_settings(tmp_path):
     assert first[0] == second[0] and second[1].pairs == 1 and len(calls) == 1
     assert onpolicy.cache_key("m1", "certainly", {"k": 8, "temperature": 1.0}) != key
     assert onpolicy.cache_key("m2", "certainly", {"k": 4, "temperature": 1.0}) != key
+
+
+def test_a_behaviour_never_sampled_gets_revised_pairs():
+    from lit_align.data.style import open_with_certainly
+
+    answers = {"p": ["Yes, it is.", "No."], "q": ["", " "]}
+    rows, report = onpolicy.build_pairs(["p", "q"], _sampler(answers), certainly, min_gap=0.5,
+                                        revise=open_with_certainly)
+    assert rows == [{"prompt": "p", "chosen": "Certainly! No.", "rejected": "No.", "chosen_score": 1.0,
+                     "rejected_score": 0.0, "revised": True}]
+    assert report.revised == 1 and report.dropped == {"all_equal": 1}
+    assert report.summary() == "1 pairs from 2 prompts, 1 revised (1 all_equal)"
