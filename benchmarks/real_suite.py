@@ -62,9 +62,12 @@ def build(args) -> None:
     model_hash = onpolicy.weights_hash(policy.model)
     sample = _sampler(policy, SAMPLING)
     report = {"model": "smollm2-135m-instruct", "model_hash": model_hash, "sampling": SAMPLING, "domains": {}}
+    if (DATA / "build_report.json").is_file():  # a build of some domains keeps the others' entries
+        report["domains"] = json.loads((DATA / "build_report.json").read_text())["domains"]
     DATA.mkdir(parents=True, exist_ok=True)
     for domain in args.domains:
         start = time.perf_counter()
+        report["domains"][domain] = {}
         parts = split_prompts(domain)
         sizes = {"train": args.train, "eval": args.test}
         for split, prompts in (("train", parts["train"][: args.train]), ("eval", parts["test"][: args.test])):
@@ -120,34 +123,32 @@ def run(args) -> None:
         runs[method] = {"minutes": round((time.perf_counter() - start) / 60, 1), "results": results}
         print(f"{method}: done in {runs[method]['minutes']} min", flush=True)
     meta = {"model": "SmolLM2-135M-Instruct (LoRA r16, DPO beta 0.1, lr 5e-4, 1 epoch per task, batch 4)",
-            "domains": args.domains, "seeds": [0], "machine": "2 CPU cores (x86_64), torch CPU"}
+            "domains": args.domains, "seeds": [0], "machine": "2 CPU cores (x86_64), torch CPU",
+            "sizes": "train/eval pairs per domain in benchmarks/data/smollm2_style/build_report.json; 12 held-out "
+                     "prompts per domain for the generated matrix, 32 new tokens"}
     write_results_json(REPO / "benchmarks" / "results" / "real_suite.json", {"meta": meta, "runs": runs}, indent=1)
     write_results_text(REPO / "benchmarks" / "results" / "real_suite.md", markdown(meta, runs))
 
 
 def markdown(meta: dict, runs: dict) -> str:
     lines = [f"# Real-model suite: {meta['model']}", "", f"Domains in order: {', '.join(meta['domains'])}; "
-             f"seeds {meta['seeds']}; {meta['machine']}.", ""]
+             f"seeds {meta['seeds']}; {meta['machine']}. Sizes: {meta['sizes']}.", ""]
     for method, run in runs.items():
         res = run["results"]
         lines += [f"## {method} ({run['minutes']} min)", ""]
-        for key, title in (("generated", "gold score of greedy answers on held-out prompts"),
-                           (None, "pairwise preference accuracy vs the untuned model")):
-            block = res.get(key) if key else res
-            if not block or "matrix" not in block:
+        for block, title in ((res.get("generation"), "gold score of greedy answers to held-out prompts (primary)"),
+                             (res, "pairwise preference accuracy on held-out pairs vs the untuned model")):
+            if not block or not block.get("matrix"):
                 continue
-            names = block.get("columns") or res["tasks"]
-            lines += [f"{title}:", "", "| after \\ on | " + " | ".join(names) + " |",
-                      "|---" * (len(names) + 1) + "|"]
-            if block.get("baseline") is not None:
-                base = block["baseline"]
-                lines.append("| (untuned) | " + " | ".join(f"{base[n]:.3f}" if isinstance(base, dict)
-                                                           else f"{v:.3f}" for n, v in zip(names, base if
-                                                           isinstance(base, list) else names, strict=False)) + " |")
-            for task, row in zip(res["tasks"], block["matrix"], strict=True):
+            names = block["splits"]
+            lines += [f"{title}:", "", "| after \\ on | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+            if block.get("baseline"):
+                lines.append("| (untuned) | " + " | ".join(f"{v:.3f}" for v in block["baseline"]) + " |")
+            for task, row in zip(block["tasks"], block["matrix"], strict=True):
                 lines.append(f"| {task} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
-            metrics = block.get("metrics", {})
-            lines += ["", ", ".join(f"{k} {v:+.3f}" for k, v in metrics.items() if isinstance(v, (int, float))), ""]
+            m = block.get("metrics", {})
+            keys = ("average_score", "bwt", "forgetting", "fwt", "nfr_mean_consecutive", "nfr_vs_first")
+            lines += ["", ", ".join(f"{k} {m[k]:+.3f}" for k in keys if isinstance(m.get(k), (int, float))), ""]
     return "\n".join(lines) + "\n"
 
 
