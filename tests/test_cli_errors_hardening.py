@@ -17,6 +17,7 @@ from tests.test_cli_errors import _DELETE, GOOD_PAIR, _apply, _run, base_config,
 def bad_files(data_dir):  # noqa: F811
     (data_dir / "latin1.jsonl").write_bytes(b'{"prompt": "caf\xe9", "chosen": "a", "rejected": "b"}\n')
     (data_dir / "empty_file.jsonl").write_bytes(b"")
+    (data_dir / "extra.csv").write_text('prompt,chosen,rejected\na,b,c\n"d, quoted",e,f\ng,h,i,EXTRA\nj,k,l\n')
     (data_dir / "a_file").write_text("x")
     (data_dir / "not_a_model").mkdir()
     (data_dir / "fake.gguf").write_bytes(b"PK\x03\x04 this is a zip")
@@ -70,6 +71,8 @@ VALIDATE_CASES = [
      "latin1.jsonl is not valid UTF-8 (byte 0xe9 at byte offset 15)"),
     ("empty_file", {"sequence.0.data.train.data_files": "DATA/empty_file.jsonl"},
      "empty_file.jsonl is empty (no rows)"),
+    ("csv_extra_field", {"sequence.1.data.train": {"path": "csv", "data_files": "DATA/extra.csv"}},
+     "extra.csv line 4 has 4 fields, the header has 3 (prompt, chosen, rejected); quote fields that hold commas"),
     ("glob_no_match", {"sequence.0.data.train.data_files": "DATA/nothing-*.jsonl"}, "no files match"),
     ("eval_non_utf8", {"sequence.1.data.eval": {"path": "json", "data_files": "DATA/latin1.jsonl"}},
      "sequence[1].data.eval: "),

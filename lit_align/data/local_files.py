@@ -47,6 +47,24 @@ def check_local_text_files(builder: str, data_files: Any, where: str) -> None:
             if path.stat().st_size == 0:
                 raise DataError(f"{where}: {name} is empty (no rows); add rows or point data_files elsewhere")
             _check_utf8(path, where)
+            if builder == "csv":
+                _check_csv_fields(path, where)
+
+
+def _check_csv_fields(path: Path, where: str) -> None:
+    """Every record has the header's number of fields; the first that does not is named by
+    its line (pandas reports it on a later line, or not at all through datasets)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        for record in reader:
+            if record and len(record) != len(header):
+                raise DataError(f"{where}: {path} line {reader.line_num} has {len(record)} fields, the header has "
+                                f"{len(header)} ({', '.join(header)}); quote fields that hold commas")
 
 
 def _check_utf8(path: Path, where: str) -> None:
