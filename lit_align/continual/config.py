@@ -68,6 +68,6 @@ class EvaluationConfig:
     max_length: Annotated[int, Range(gt=1)] = 512
     max_prompt_length: Annotated[int, Range(gt=0)] = 256
     chat_template: bool = False  # as data.chat_template, for `splits`
-    forgetting: Literal["max", "avalanche"] = "max"
+    forgetting: Literal["max", "chaudhry", "avalanche"] = "max"  # see continual/metrics.py
     plots: bool = True
     generation: GenerationConfig | None = None

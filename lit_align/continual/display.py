@@ -82,7 +82,12 @@ class SequenceDisplay:
         metrics = Table(title="sequence metrics")
         metrics.add_column("metric")
         metrics.add_column("value", justify="right")
+        form = report.get("metrics", {}).get("forgetting_form", "max")
         for key, label in _SEQ_METRICS:
+            if key == "forgetting":
+                from lit_align.continual.metrics import FORGETTING_LABELS
+
+                label = FORGETTING_LABELS.get(form, label)
             if key in report["metrics"]:
                 metrics.add_row(label, f"{report['metrics'][key]:+.4f}")
         self.console.print(metrics)

@@ -7,8 +7,12 @@ the model before the sequence. Definitions follow shared/methods.md §0.4-0.5:
 - average score A_k = mean_{j<=k} a[k][j]; final A = A_{T-1}
 - average incremental score = mean_k A_k (Rebuffi et al., iCaRL)
 - BWT = mean_{j<T-1} (a[T-1][j] - a[j][j])  (Lopez-Paz & Ranzato, GEM); < 0 is forgetting
-- forgetting (Chaudhry et al. 2018) f_j = max_{l in [j, T-2]} a[l][j] - a[T-1][j],
-  averaged over j < T-1; `form="avalanche"` uses a[j][j] - a[T-1][j] instead
+- forgetting, averaged over j < T-1, in one of three forms (results record which):
+  `max` (default): f_j = max_{l in [j, T-2]} a[l][j] - a[T-1][j], the drop from the best
+  score task j reached once it had been trained;
+  `chaudhry`: f_j = max_{l in [0, T-2]} a[l][j] - a[T-1][j], Chaudhry et al. 2018 (RWalk,
+  eq. 7), whose max runs over every earlier model, those before task j was trained too;
+  `avalanche`: f_j = a[j][j] - a[T-1][j] (Avalanche's Forgetting metric)
 - FWT = mean_{j>=1} (a[j-1][j] - baseline[j])  (GEM)
 - flip rates: NFR = share of examples right before and wrong after, PFR the
   reverse, both over all N examples (Yan et al. 2021; MUSCLE §3.1)
@@ -50,14 +54,23 @@ def backward_transfer(a: Matrix) -> float:
     return float(np.mean([m[t - 1, j] - m[j, j] for j in range(t - 1)]))
 
 
-def forgetting(a: Matrix, form: Literal["max", "avalanche"] = "max") -> float:
+ForgettingForm = Literal["max", "chaudhry", "avalanche"]
+FORGETTING_LABELS: dict[str, str] = {
+    "max": "forgetting (drop from best since learned)",
+    "chaudhry": "forgetting (Chaudhry 2018: drop from best earlier model)",
+    "avalanche": "forgetting (Avalanche: drop since learned)",
+}
+
+
+def forgetting(a: Matrix, form: ForgettingForm = "max") -> float:
     """Average forgetting of the tasks before the last; see module docstring for the forms."""
     m = _square(a)
     t = len(m)
     if t < 2:
         return 0.0
-    if form == "max":
-        per_task = [m[j : t - 1, j].max() - m[t - 1, j] for j in range(t - 1)]
+    first = {"max": lambda j: j, "chaudhry": lambda j: 0}.get(form)
+    if first is not None:
+        per_task = [m[first(j) : t - 1, j].max() - m[t - 1, j] for j in range(t - 1)]
     else:
         per_task = [m[j, j] - m[t - 1, j] for j in range(t - 1)]
     return float(np.mean(per_task))

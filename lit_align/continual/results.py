@@ -81,6 +81,7 @@ def sequence_report(
             average_incremental_score=M.average_incremental_score(square),
             bwt=M.backward_transfer(square),
             forgetting=M.forgetting(square, form=forgetting_form),  # type: ignore[arg-type]
+            forgetting_form=forgetting_form,
             fwt=M.forward_transfer(square, baseline),
         )
         report["square_rows"] = rows

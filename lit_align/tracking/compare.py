@@ -26,6 +26,7 @@ def rows_from_mlflow(tracking_uri: str, experiment: str) -> list[dict[str, Any]]
         raise UserError(f"no MLflow experiment named {experiment!r} at {tracking_uri}; check --experiment")
     runs = client.search_runs([found.experiment_id], filter_string=f"tags.`{SEQUENCE_TAG}` = 'sequence'")
     return [{"run": r.info.run_name or r.info.run_id,
+             "forgetting_form": r.data.params.get("evaluation.forgetting", "max"),
              **{k: r.data.metrics.get(f"seq/{k}") for k in SCALAR_METRICS}} for r in runs]
 
 
@@ -36,7 +37,8 @@ def rows_from_dirs(dirs: list[str]) -> list[dict[str, Any]]:
         if not path.is_file():
             raise UserError(f"{path} not found; pass output directories of lit-align runs")
         metrics = json.loads(path.read_text())["metrics"]
-        rows.append({"run": Path(d).name, **{k: metrics.get(k) for k in SCALAR_METRICS}})
+        rows.append({"run": Path(d).name, "forgetting_form": metrics.get("forgetting_form", "max"),
+                     **{k: metrics.get(k) for k in SCALAR_METRICS}})
     return rows
 
 
@@ -46,7 +48,9 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         cells = [f"{r[k]:+.4f}" if r.get(k) is not None else "-" for k in columns]
         lines.append(f"| {r['run']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    forms = sorted({str(r.get("forgetting_form", "max")) for r in rows})
+    note = f"\nforgetting form: {', '.join(forms)}" + (" (runs differ: not comparable)" if len(forms) > 1 else "")
+    return "\n".join(lines) + "\n" + note + " (see lit_align/continual/metrics.py)\n"
 
 
 def write_comparison(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:

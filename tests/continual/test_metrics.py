@@ -77,3 +77,26 @@ def test_continuous_flips_with_ties():
     assert out.pfr == pytest.approx(0.25) and out.nfr == pytest.approx(0.5)
     assert out.mean_gain == pytest.approx(0.2) and out.mean_regression == pytest.approx(0.3)
     assert continuous_flips([1.0], [1.0]) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_forgetting_forms_by_hand():
+    from lit_align.continual.metrics import forgetting
+
+    # task 0: 0.5 before... rows are models after tasks 0, 1, 2; column 1 peaks at row 0 (before it was trained)
+    a = [[0.9, 0.8, 0.1],
+         [0.7, 0.6, 0.2],
+         [0.5, 0.4, 0.9]]
+    # max (since learned): j=0: max(0.9, 0.7) - 0.5 = 0.4; j=1: max(0.6) - 0.4 = 0.2 -> 0.3
+    assert forgetting(a, "max") == pytest.approx(0.3)
+    # chaudhry (every earlier model): j=0: 0.4; j=1: max(0.8, 0.6) - 0.4 = 0.4 -> 0.4
+    assert forgetting(a, "chaudhry") == pytest.approx(0.4)
+    # avalanche: j=0: 0.9 - 0.5 = 0.4; j=1: 0.6 - 0.4 = 0.2 -> 0.3
+    assert forgetting(a, "avalanche") == pytest.approx(0.3)
+
+
+def test_report_records_the_forgetting_form():
+    from lit_align.continual.results import sequence_report
+
+    margins = [{"a": [1.0], "b": [-1.0]}, {"a": [-1.0], "b": [1.0]}]
+    report = sequence_report(["a", "b"], ["a", "b"], margins, {"a": [0.0], "b": [0.0]}, "chaudhry")
+    assert report["metrics"]["forgetting_form"] == "chaudhry"
