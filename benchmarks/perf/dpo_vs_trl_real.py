@@ -179,7 +179,7 @@ def worker(impl: str, pairs: int, epochs: int, full: bool) -> dict:
     steps, step_wall, step_cpu = clock.span()
     import torch
 
-    tokens_per_step = tokens_per_epoch / len(clock.wall) if clock.wall else 0.0
+    tokens_per_step = tokens_per_epoch * epochs / len(clock.wall) if clock.wall else 0.0  # steps of all epochs
     return {
         "impl": impl, "steps": len(clock.wall), "threads": torch.get_num_threads(),
         "tokens_trained": tokens_per_epoch * epochs,

@@ -17,6 +17,7 @@ import dataclasses
 import difflib
 import importlib
 import inspect
+import logging
 import math
 import types
 import typing
@@ -119,6 +120,24 @@ def _module_not_class(dotted: str, module: Any) -> str:
             f"{example} (classes there: {', '.join(classes) or 'none'})")
 
 
+def _hints_one_by_one(func: Any) -> dict[str, Any]:
+    """Resolve each annotation alone, so one that names something not importable (a forward
+    reference) turns checking off for that argument only; say which ones."""
+    resolved: dict[str, Any] = {}
+    skipped = []
+    namespace = getattr(func, "__globals__", {})
+    for name, annotation in inspect.get_annotations(func).items():
+        try:
+            resolved[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation  # noqa: S307
+        except Exception:  # any failure of a user's annotation: that argument goes unchecked
+            skipped.append(name)
+    if skipped:
+        logging.getLogger(__name__).warning(
+            "%s: type checking skipped for %s (annotations that do not resolve)", func.__qualname__,
+            ", ".join(skipped))
+    return resolved
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
@@ -153,8 +172,8 @@ def signature_params(target: Any) -> tuple[dict[str, inspect.Parameter], dict[st
         params.pop("self", None)
         try:
             func_hints = typing.get_type_hints(func, include_extras=True)
-        except Exception:  # unresolved forward refs: fall back to no checking for them
-            func_hints = {}
+        except (NameError, TypeError, AttributeError, SyntaxError):
+            func_hints = _hints_one_by_one(func)
         for name, param in params.items():
             if param.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
                 continue

@@ -69,3 +69,14 @@ def test_runtime_args_are_not_config_keys():
     assert problems == ["m.init_args.policy: 'policy' is supplied by lit-align at run time; remove it"]
     with pytest.raises(ConfigError):
         build_kwargs(SFTModule, {"optimizer": {"lr": -1}}, "m")
+
+
+def test_an_unresolvable_annotation_skips_only_that_argument(caplog):
+    from lit_align.config.binding import check_kwargs
+
+    def target(*, good: int = 1, odd: "NotDefinedAnywhere" = None) -> None:  # noqa: F821
+        pass
+
+    problems = check_kwargs(target, {"good": "x", "odd": 3}, "node", "target")
+    assert problems == ["node.good: expected an integer, got str 'x'"]
+    assert "type checking skipped for odd" in caplog.text
