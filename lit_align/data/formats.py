@@ -6,30 +6,32 @@ from collections.abc import Callable
 from typing import Any
 
 HH_ASSISTANT = "\n\nAssistant:"
+HH_HUMAN = "\n\nHuman:"
+DROP_REASON = "drop_reason"  # a converter's verdict on a row: "" keeps it
 
 
 def hh_rlhf_to_preference(row: dict[str, Any]) -> dict[str, Any]:
     """Anthropic HH-RLHF: `chosen`/`rejected` are whole transcripts sharing a prefix.
 
     The prompt is everything up to and including the last "\\n\\nAssistant:" of
-    the chosen transcript; the responses are what follows it in each transcript.
+    the chosen transcript; the responses are what follows it in each transcript. A row
+    whose transcripts diverge before that turn (the rejected reply would answer another
+    conversation) or whose reply holds further turns is marked in `drop_reason` and left
+    out by the loader with a count, never paired wrongly.
     """
     chosen, rejected = row["chosen"], row["rejected"]
     cut = chosen.rfind(HH_ASSISTANT)
     if cut < 0:
         raise ValueError("HH-RLHF row without an '\\n\\nAssistant:' turn")
     prompt = chosen[: cut + len(HH_ASSISTANT)]
+    chosen_response = chosen[cut + len(HH_ASSISTANT) :]
+    rejected_response = rejected[len(prompt) :]
+    reason = ""
     if not rejected.startswith(prompt):
-        # the transcripts diverge earlier: fall back to the rejected one's own last turn
-        rcut = rejected.rfind(HH_ASSISTANT)
-        rejected_response = rejected[rcut + len(HH_ASSISTANT) :] if rcut >= 0 else rejected
-    else:
-        rejected_response = rejected[len(prompt) :]
-    return {
-        "prompt": prompt,
-        "chosen": chosen[cut + len(HH_ASSISTANT) :],
-        "rejected": rejected_response,
-    }
+        reason = "diverged_before_last_turn"
+    elif HH_HUMAN in chosen_response or HH_HUMAN in rejected_response or HH_ASSISTANT in rejected_response:
+        reason = "extra_turns"
+    return {"prompt": prompt, "chosen": chosen_response, "rejected": rejected_response, DROP_REASON: reason}
 
 
 SHP_SPLIT_SUFFIXES = ("_train", "_validation", "_test")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lit_align.data.config import SourceConfig
-from lit_align.data.formats import CONVERTERS
+from lit_align.data.formats import CONVERTERS, DROP_REASON
 from lit_align.data.local_files import check_local_text_files
 from lit_align.errors import DataError
 
@@ -46,11 +46,29 @@ def load_source(source: SourceConfig, where: str) -> Any:
             dataset = dataset.map(convert, remove_columns=dataset.column_names)
         except (KeyError, ValueError) as exc:
             raise DataError(f"{where}: rows are not in the {source.format!r} layout ({exc})") from exc
+        dataset = _drop_marked(dataset, where)
     if source.filter:
         dataset = _filter(dataset, source.filter, where)
     if source.limit is not None:
         dataset = dataset.select(range(min(source.limit, len(dataset))))
     return dataset
+
+
+def _drop_marked(dataset: Any, where: str) -> Any:
+    """Rows a converter marked unusable leave here, counted by reason in one warning line."""
+    import logging
+    from collections import Counter
+
+    if DROP_REASON not in dataset.column_names:
+        return dataset
+    reasons = Counter(r for r in dataset[DROP_REASON] if r)
+    kept = dataset.filter(lambda row: not row[DROP_REASON]).remove_columns(DROP_REASON)
+    if reasons:
+        logging.getLogger(__name__).warning("%s: dropped %d of %d rows (%s)", where, sum(reasons.values()),
+                                            len(dataset), ", ".join(f"{n} {r}" for r, n in sorted(reasons.items())))
+    if len(kept) == 0:
+        raise DataError(f"{where}: every row was dropped by the converter ({dict(reasons)}); check the format")
+    return kept
 
 
 def _filter(dataset: Any, conditions: dict[str, Any], where: str) -> Any:

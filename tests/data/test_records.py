@@ -71,3 +71,20 @@ def test_hh_rlhf_converter():
     out = hh_rlhf_to_preference(row)
     assert out["prompt"].endswith("Help?\n\nAssistant:")
     assert (out["chosen"], out["rejected"]) == (" Sure.", " No.")
+    assert out["drop_reason"] == ""
+
+
+def test_hh_rlhf_rows_that_would_pair_wrongly_are_marked_and_dropped_with_a_count(caplog):
+    from lit_align.data.config import SourceConfig
+    from lit_align.data.sources import load_source
+
+    good = {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi\n\nAssistant: Go away."}
+    diverged = {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Help?\n\nAssistant: Sure.",
+                "rejected": "\n\nHuman: Hi\n\nAssistant: Bye.\n\nHuman: Help?\n\nAssistant: No."}
+    extra = {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!",
+             "rejected": "\n\nHuman: Hi\n\nAssistant: Hm.\n\nHuman: more\n\nAssistant: more"}
+    assert hh_rlhf_to_preference(diverged)["drop_reason"] == "diverged_before_last_turn"
+    assert hh_rlhf_to_preference(extra)["drop_reason"] == "extra_turns"
+    rows = load_source(SourceConfig(records=[good, diverged, extra, good], format="hh_rlhf"), "t")
+    assert len(rows) == 2 and "drop_reason" not in rows.column_names
+    assert "t: dropped 2 of 4 rows (1 diverged_before_last_turn, 1 extra_turns)" in caplog.text
