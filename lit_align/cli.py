@@ -80,11 +80,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from lit_align.errors import UserError
 
         raise UserError("give either --experiment NAME (with --tracking-uri) or --runs DIR [DIR ...]")
+    if args.experiment:
+        _check_tracking_uri(args.tracking_uri)
     rows = rows_from_mlflow(args.tracking_uri, args.experiment) if args.experiment else rows_from_dirs(args.runs)
     paths = write_comparison(rows, Path(args.out))
     print(markdown_table(rows), end="")
     print(f"written: {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def _check_tracking_uri(uri: str | None) -> None:
+    """Never look in (and so create) an empty store: say where runs keep theirs."""
+    from pathlib import Path
+
+    from lit_align.errors import UserError
+
+    if uri is None:
+        raise UserError("compare --experiment needs --tracking-uri: each run logs to its own store, "
+                        "sqlite:///<output_dir>/mlflow.db, unless its config set tracking.tracking_uri; "
+                        "or compare output directories with --runs DIR [DIR ...]")
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise UserError(f"--tracking-uri {uri}: no such MLflow database file; give the mlflow.db of a run "
+                        f"(sqlite:///<output_dir>/mlflow.db)")
 
 
 EXIT_GATE_FAILED = 1
@@ -256,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", parents=[COMMON], help="compare sequence metrics of several runs",
                              description="compare sequence metrics of several runs")
     compare.add_argument("--experiment", help="MLflow experiment holding the runs")
-    compare.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="MLflow tracking URI")
+    compare.add_argument("--tracking-uri", help="MLflow tracking URI of the runs (a run's own store is "
+                                                "sqlite:///<output_dir>/mlflow.db)")
     compare.add_argument("--runs", nargs="+", metavar="DIR", help="output directories of runs")
     compare.add_argument("--out", default="comparison", help="directory for the table, CSV and plot")
     compare.set_defaults(func=cmd_compare)

@@ -70,3 +70,12 @@ def test_a_failure_before_the_first_task_ends_leaves_no_orphan_parent(tmp_path, 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def test_compare_experiment_without_a_store_says_where_runs_keep_theirs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--experiment", "lit-align"]) == 2
+    assert "needs --tracking-uri: each run logs to its own store" in capsys.readouterr().err
+    assert main(["compare", "--experiment", "lit-align", "--tracking-uri", "sqlite:///nothing.db"]) == 2
+    assert "no such MLflow database file" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no empty store left behind
