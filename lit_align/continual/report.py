@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from lit_align.continual.paths import contained
 from lit_align.io import atomic_write_json, atomic_write_text
 
 
@@ -37,22 +38,23 @@ def write_results(output_dir: Path, report: dict[str, Any], tasks: list[dict[str
                   complete: bool, plots: bool, setup_seconds: float,
                   generated: dict[str, Any] | None = None) -> list[Path]:
     """Write (atomically) everything a reader of the run needs; return the paths written."""
-    results = output_dir / "results.json"
+    results = contained(output_dir, "results.json")
     atomic_write_json(results, {
         "complete": complete,
         **report,
         "tasks_detail": tasks,
         "timings": timing_summary(tasks, setup_seconds),
     })
-    per_example = output_dir / "per_example.json"
+    per_example = contained(output_dir, "per_example.json")
     atomic_write_json(per_example, {"splits": report["splits"], "tasks": report["tasks"],
                                     "baseline": baseline, "after": margins_after,
                                     **({"generated": generated} if generated else {})})
-    matrix = output_dir / "matrix.csv"
+    matrix = contained(output_dir, "matrix.csv")
     atomic_write_text(matrix, matrix_csv(report))
-    paths = [results, per_example, matrix, output_dir / "config.yaml"]
+    paths = [results, per_example, matrix, contained(output_dir, "config.yaml")]
     if plots and report["matrix"] and report["splits"]:
         from lit_align.tracking.plots import plot_matrix, plot_scores
 
-        paths += [plot_matrix(report, output_dir / "matrix.png"), plot_scores(report, output_dir / "scores.png")]
+        paths += [plot_matrix(report, contained(output_dir, "matrix.png")),
+                  plot_scores(report, contained(output_dir, "scores.png"))]
     return paths

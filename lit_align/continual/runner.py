@@ -88,7 +88,7 @@ class TaskSequenceRunner:
 
         kwargs = {**TRAINER_DEFAULTS, **self.config.trainer, **task.trainer}
         kwargs.setdefault("logger", logger if logger is not None else False)
-        kwargs.setdefault("default_root_dir", str(self.output_dir / "tasks" / task.name))
+        kwargs.setdefault("default_root_dir", str(contained(self.output_dir, "tasks", task.name)))
         if "strategy" in kwargs:
             kwargs["strategy"] = build_strategy(kwargs)
         if "callbacks" not in kwargs:
@@ -146,7 +146,7 @@ class TaskSequenceRunner:
         state = S.load_state(self.output_dir, digest) or S.SequenceState(config_digest=digest)
         ranks.barrier()  # every rank has read state.json before rank 0 writes anything
         if main:
-            save_config(self.raw_config, self.output_dir / "config.yaml")
+            save_config(self.raw_config, contained(self.output_dir, "config.yaml"))
         tracking = cfg.tracking if main else dataclasses.replace(cfg.tracking, backend="none")
         tracker = SequenceTracker(tracking, self.output_dir, cfg.tracking.run_name or self.output_dir.name)
         state.parent_run_id = tracker.start(self.raw_config, state.parent_run_id, tuple(state.completed))
@@ -158,7 +158,7 @@ class TaskSequenceRunner:
         policy = self._build_policy()
         trainable = policy.trainable()
         if main:
-            atomic_write_json(self.output_dir / "trainable.json", trainable)
+            atomic_write_json(contained(self.output_dir, "trainable.json"), trainable)
         display.trainable(trainable)
         splits = build_eval_splits(cfg, policy.tokenizer)
         scoring = SequenceScorer(cfg, policy, splits)
