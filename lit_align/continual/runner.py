@@ -218,7 +218,7 @@ class TaskSequenceRunner:
                               method_state=dict(method_state), build_initial_model=self._build_initial_model)
         with timed(seconds, "reference_caching"):
             module.on_task_start(context)
-        logger = tracker.task_logger(task.name, index, task.method.class_path)
+        logger = tracker.task_logger(task.name, index, task.method.class_path, self.raw_config["sequence"][index])
         trainer = L.Trainer(**self._trainer_kwargs(task, logger))
         with timed(seconds, "train"):
             self.stop.trainer = trainer

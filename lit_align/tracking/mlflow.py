@@ -95,10 +95,12 @@ class SequenceTracker:
                 self._client.set_terminated(run.info.run_id, status="KILLED")
             self._client.delete_run(run.info.run_id)
 
-    def task_logger(self, task: str, index: int, method: str) -> Any:
-        """A Lightning `MLFlowLogger` writing into a new run nested under the sequence."""
+    def task_logger(self, task: str, index: int, method: str, task_config: dict[str, Any] | None = None) -> Any:
+        """A Lightning `MLFlowLogger` writing into a new run nested under the sequence, which
+        carries the task's own config as params (secrets redacted)."""
         if not self.enabled:
             return None
+        import mlflow
         from lightning.pytorch.loggers import MLFlowLogger
 
         run = self._client.create_run(
@@ -106,11 +108,17 @@ class SequenceTracker:
             tags={"mlflow.parentRunId": self.parent_run_id, SEQUENCE_TAG: "task", "task": task,
                   "task_index": str(index), "method": method},
         )
+        flat = list(_flatten(redact(task_config or {})).items())
+        for start in range(0, len(flat), 100):
+            self._client.log_batch(run.info.run_id, params=[mlflow.entities.Param(k, v)
+                                                            for k, v in flat[start : start + 100]])
         return MLFlowLogger(experiment_name=self.cfg.experiment, tracking_uri=self.uri, run_id=run.info.run_id)
 
     def log_task_end(self, logger: Any, metrics: dict[str, float], step: int) -> None:
+        """The task's row of the result matrix goes to its own run and, by step, to the parent."""
         if not self.enabled or logger is None:
             return
+        self._client.log_batch(logger.run_id, metrics=_metrics(metrics, step))
         logger.finalize("success")
         self._client.log_batch(self.parent_run_id, metrics=_metrics(metrics, step))
 

@@ -79,3 +79,13 @@ def test_compare_experiment_without_a_store_says_where_runs_keep_theirs(tmp_path
     assert main(["compare", "--experiment", "lit-align", "--tracking-uri", "sqlite:///nothing.db"]) == 2
     assert "no such MLflow database file" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []  # no empty store left behind
+
+
+def test_task_runs_carry_their_config_and_matrix_row(tmp_path):
+    tracker = SequenceTracker(TrackingConfig(), tmp_path, "seq")
+    tracker.start({"a": 1}, None)
+    logger = tracker.task_logger("first", 0, "dpo", {"name": "first", "method": {"class_path": "dpo"}})
+    tracker.log_task_end(logger, {"eval/first": 0.75}, step=0)
+    [task_run] = [r for r in _runs(tracker.uri) if r.data.tags.get("task") == "first"]
+    assert task_run.data.params["method.class_path"] == "dpo"
+    assert task_run.data.metrics["eval/first"] == 0.75
