@@ -18,7 +18,9 @@ class SourceConfig:
     with `data_files`), or inline `records` (a list of mappings). `format`
     converts a published layout (HH-RLHF, SHP, UltraFeedback-binarized) to
     prompt/chosen/rejected; `filter` then keeps one domain, e.g.
-    `{domain: askculinary}` to split SHP by subreddit; `limit` caps the rows.
+    `{domain: askculinary}` to split SHP by subreddit; `limit` caps the rows: the first
+    `limit` in file order, or with `limit_seed` a seeded random sample (so a group of
+    subreddits is sampled across, not taken from the one that comes first in the file).
     """
 
     path: str | None = None
@@ -30,6 +32,7 @@ class SourceConfig:
     format: Literal["auto", "hh_rlhf", "shp", "ultrafeedback"] = "auto"
     filter: dict[str, Any] | None = None  # keep rows whose column equals the value (or is in the list)
     limit: Annotated[int, Range(gt=0)] | None = None
+    limit_seed: int | None = None
 
 
 @dataclass

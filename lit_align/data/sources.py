@@ -49,8 +49,14 @@ def load_source(source: SourceConfig, where: str) -> Any:
         dataset = _drop_marked(dataset, where)
     if source.filter:
         dataset = _filter(dataset, source.filter, where)
-    if source.limit is not None:
-        dataset = dataset.select(range(min(source.limit, len(dataset))))
+    if source.limit is not None and source.limit < len(dataset):
+        if source.limit_seed is None:
+            dataset = dataset.select(range(source.limit))
+        else:
+            import random
+
+            picked = sorted(random.Random(source.limit_seed).sample(range(len(dataset)), source.limit))
+            dataset = dataset.select(picked)
     return dataset
 
 

@@ -82,3 +82,15 @@ def test_ultrafeedback_converter_renders_through_the_chat_template(tmp_path, tin
     rendered = render_preference(out[0], tiny_policy.tokenizer)
     assert rendered.prompt == "<|user|>Hi?<|end|><|assistant|>"  # the user turn appears once
     assert rendered.responses == ["Hello!<|end|>", "Go.<|end|>"]
+
+
+def test_limit_with_a_seed_samples_across_the_file():
+    from lit_align.data.config import SourceConfig
+    from lit_align.data.sources import load_source
+
+    rows = [{"text": f"r{i}", "domain": "a" if i < 50 else "b"} for i in range(100)]
+    first = load_source(SourceConfig(records=rows, limit=10), "t")
+    assert set(first["domain"]) == {"a"}  # file order: one group only
+    sampled = load_source(SourceConfig(records=rows, limit=10, limit_seed=0), "t")
+    assert set(sampled["domain"]) == {"a", "b"} and len(sampled) == 10
+    assert sampled["text"] == load_source(SourceConfig(records=rows, limit=10, limit_seed=0), "t")["text"]
