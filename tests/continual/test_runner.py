@@ -130,9 +130,12 @@ def test_changed_config_is_refused_and_unreachable_tracking_fails_early(tmp_path
 
 def test_kl_baseline_and_replay_rows_reach_training(tmp_path):
     path, out = sequence_config(tmp_path, method="dpo_kl", extra_args={"kl_weight": 0.5})
-    assert main(["fit", "--config", str(path)]) == 0
+    # one epoch per task: the step count shows how many rows each task trained on
+    assert main(["fit", "--config", str(path), "trainer.max_steps=-1", "trainer.max_epochs=1"]) == 0
     results = json.loads((out / "results.json").read_text())
     detail = results["tasks_detail"]
     assert "train/kl_previous" not in detail[0]["metrics"]  # nothing to distil from on task 1
-    assert detail[1]["metrics"]["train/kl_previous"] >= 0
+    assert detail[1]["metrics"]["train/kl_previous"] > 0  # the policy moved away from the previous task's
     assert [t["memory_size"] for t in detail] == [6, 12, 18]
+    # 24 own rows = 6 batches of 4; later tasks add round(0.25 / 0.75 * 24) = 8 replayed rows: 32 rows, 8 steps
+    assert [t["steps"] for t in detail] == [6, 8, 8]
