@@ -71,16 +71,17 @@ def plot_comparison(rows: list[dict[str, Any]], path: Path) -> Path:
     from lit_align.tracking.plots import _pyplot
 
     plt = _pyplot()
-    keys = [k for k in ("average_score", "bwt", "forgetting", "nfr_mean_consecutive") if any(r.get(k) is not None
-                                                                                           for r in rows)]
-    fig, ax = plt.subplots(figsize=(1.5 + 1.4 * len(keys), 3.5))
+    keys = [k for k in SCALAR_METRICS if any(r.get(k) is not None for r in rows)]
+    fig, ax = plt.subplots(figsize=(2.0 + 1.1 * len(keys), 4.0))
     width = 0.8 / len(rows)
     for i, r in enumerate(rows):
         ax.bar([k + i * width for k in range(len(keys))], [r.get(k) or 0.0 for k in keys], width, label=r["run"])
-    ax.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))], keys)
+    ax.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))], keys, rotation=30, ha="right")
     ax.axhline(0, color="black", linewidth=0.5)
+    ax.set_ylabel("value")
+    ax.set_title("sequence metrics by run")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path

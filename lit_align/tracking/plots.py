@@ -27,9 +27,9 @@ def plot_matrix(report: dict[str, Any], path: Path) -> Path:
     for i, row in enumerate(report["matrix"]):
         for j, value in enumerate(row):
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="white" if value < 0.6 else "black")
-    fig.colorbar(image, ax=ax, label="preference accuracy vs reference")
+    fig.colorbar(image, ax=ax, label="preference accuracy\nvs reference")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # keeps the colour-bar label inside the picture
     plt.close(fig)
     return path
 
@@ -37,9 +37,14 @@ def plot_matrix(report: dict[str, Any], path: Path) -> Path:
 def plot_scores(report: dict[str, Any], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    xs = ["(reference)", *report["tasks"]]
+    xs = range(len(report["tasks"]) + 1)
+    markers, styles = "osD^vP*X", ("-", "--", "-.", ":")
+    n = len(report["splits"])
     for j, split in enumerate(report["splits"]):
-        ax.plot(xs, [report["baseline"][j], *[row[j] for row in report["matrix"]]], marker="o", label=split)
+        offset = (j - (n - 1) / 2) * 0.06  # side by side, so lines on the same values stay visible
+        ax.plot([x + offset for x in xs], [report["baseline"][j], *[row[j] for row in report["matrix"]]],
+                marker=markers[j % len(markers)], linestyle=styles[j % len(styles)], label=split)
+    ax.set_xticks(list(xs), ["(reference)", *report["tasks"]])
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("score")
     ax.set_xlabel("after task")
