@@ -14,6 +14,7 @@ missing manifest) is rebuilt, never used.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -125,12 +126,12 @@ def _discard(entry: Path, cache_root: Path) -> None:
 
 def _materialise(gguf_path: Path, out: Path, sha: str) -> None:
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_path.parent), gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     quantised = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
-    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    config = copy.deepcopy(quantised.config)  # the config read with the weights: no second GGUF parse
     if hasattr(config, "quantization_config"):
         del config.quantization_config  # the weights we save are plain floats
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)

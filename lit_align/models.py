@@ -41,7 +41,7 @@ class Policy:
 
     @property
     def is_peft(self) -> bool:
-        return hasattr(self.model, "peft_config")
+        return is_peft_model(self.model)
 
     def trainable(self) -> dict[str, Any]:
         """What an optimiser will update: counts, and every trainable tensor by name."""
@@ -54,6 +54,11 @@ class Policy:
         modules = sorted({n.split(".lora_")[0].rsplit(".", 1)[-1] for n in names if ".lora_" in n})
         return {"trainable_parameters": trainable, "total_parameters": total, "lora_target_modules": modules,
                 "tensors": names}
+
+
+def is_peft_model(model: Any) -> bool:
+    """A `peft` wrapper (LoRA): its base weights are frozen and rebuilt from the spec."""
+    return hasattr(model, "peft_config")
 
 
 def _torch_dtype(dtype: Dtype) -> Any:
@@ -88,7 +93,7 @@ def apply_lora(model: Any, lora: LoraConfig) -> Any:
 class ModelSpec:
     """Base class of `model:` components. Subclasses implement `_build_base`.
 
-    `problems()` and `max_positions()` must stay cheap (no weights): `validate` calls them.
+    `problems()` and `position_limit()` must stay cheap (no weights): `validate` calls them.
     """
 
     def __init__(self, *, lora: LoraConfig | None = None, gradient_checkpointing: bool = False) -> None:

@@ -19,25 +19,40 @@ _ENV = {
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
     "MLFLOW_LOGGING_LEVEL": "WARNING",  # mlflow configures its logger on import; "Creating initial ... tables"
 }
-_DROPPED_PREFIXES = ("GPU available", "TPU available", "HPU available", "💡 Tip", "You are using a CUDA device",
-                     "`Trainer.fit` stopped")
+ADVERTS = ("litlogger",)  # dropped wherever they appear in a line, on every run, --verbose or not
+DEVICE_AND_LOOP_LINES = ("💡 Tip", "GPU available", "TPU available", "HPU available", "You are using a CUDA device",
+                         "`Trainer.fit` stopped")
+_LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
+                      "lightning.pytorch.accelerators.cuda")
 _DEPENDENCIES = r"(lightning|pytorch_lightning|lightning_fabric|transformers|peft|torch|datasets|deepspeed|mlflow)"
 
 
-class _DropNoise(logging.Filter):
+class _DropLines(logging.Filter):
+    """Drops records whose message starts with one of `prefixes` or contains one of `substrings`."""
+
+    def __init__(self, prefixes: tuple[str, ...], substrings: tuple[str, ...]) -> None:
+        super().__init__()
+        self.key = (prefixes, substrings)
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not (message.startswith(_DROPPED_PREFIXES) or "litlogger" in message)
+        prefixes, substrings = self.key
+        return not (message.startswith(prefixes) or any(s in message for s in substrings))
+
+
+def drop_lightning_lines(*, prefixes: tuple[str, ...] = (), substrings: tuple[str, ...] = ()) -> None:
+    """Filter Lightning's info lines; installing the same filter twice is a no-op."""
+    for name in _LIGHTNING_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropLines) and f.key == (prefixes, substrings) for f in logger.filters):
+            logger.addFilter(_DropLines(prefixes, substrings))
 
 
 def quiet_output() -> None:
     for key, value in _ENV.items():
         os.environ.setdefault(key, value)
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
-                 "lightning.pytorch.accelerators.cuda"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropNoise) for f in logger.filters):
-            logger.addFilter(_DropNoise())
+    drop_lightning_lines(substrings=ADVERTS)  # the same filter the runner installs: a no-op after it
+    drop_lightning_lines(prefixes=DEVICE_AND_LOOP_LINES)
     for name in ("mlflow", "alembic"):  # database-creation INFO lines of the local store
         logging.getLogger(name).setLevel(logging.WARNING)
     for category in (UserWarning, FutureWarning, DeprecationWarning):

@@ -133,53 +133,56 @@ def _backend(port, **kwargs):
                              retries=0, timeout=5, **kwargs)
 
 
-def test_error_body_echoing_the_authorization_header_is_masked(monkeypatch):
+KEY = "sk-test-ABCDEF0123456789"
+
+
+@pytest.fixture
+def api_key(monkeypatch):
+    """The key in the environment; unregistered after the test even when it fails."""
+    monkeypatch.setenv("LA_TEST_KEY", KEY)
+    yield KEY
+    secrets._registered.pop(KEY, None)
+
+
+def _ask(*servers_then_port):
+    """One chat request to the last port; the servers are shut down whatever happens."""
+    *servers, port = servers_then_port
+    try:
+        return _backend(port).complete([[{"role": "user", "content": "hi"}]], seed=0)
+    finally:
+        for server in servers:
+            server.shutdown()
+
+
+def test_error_body_echoing_the_authorization_header_is_masked(api_key):
     from lit_align.feedback.templates import GeneratorOutputError
 
-    monkeypatch.setenv("LA_TEST_KEY", "sk-test-ABCDEF0123456789")
     server, _ = _serve(echo_status=400)
-    try:
-        with pytest.raises(GeneratorOutputError) as caught:
-            _backend(server.server_port).complete([[{"role": "user", "content": "hi"}]], seed=0)
-    finally:
-        server.shutdown()
-    assert "sk-test-ABCDEF0123456789" not in str(caught.value) and "HTTP 400" in str(caught.value)
-    secrets._registered.pop("sk-test-ABCDEF0123456789", None)
+    with pytest.raises(GeneratorOutputError) as caught:
+        _ask(server, server.server_port)
+    assert api_key not in str(caught.value) and "HTTP 400" in str(caught.value)
 
 
-def test_authorization_is_not_forwarded_to_another_host(monkeypatch):
-    monkeypatch.setenv("LA_TEST_KEY", "sk-test-ABCDEF0123456789")
+def test_authorization_is_not_forwarded_to_another_host(api_key):
     other, other_handler = _serve()
     # "localhost" vs "127.0.0.1": the same machine, another host name (and another port)
     first, first_handler = _serve(redirect_to=f"http://localhost:{other.server_port}/v1/chat/completions")
-    try:
-        assert _backend(first.server_port).complete([[{"role": "user", "content": "hi"}]], seed=0) == ["ok"]
-    finally:
-        first.shutdown(), other.shutdown()
-    assert first_handler.seen[0]["authorization"] == "Bearer sk-test-ABCDEF0123456789"
+    assert _ask(first, other, first.server_port) == ["ok"]
+    assert first_handler.seen[0]["authorization"] == f"Bearer {api_key}"
     assert "authorization" not in other_handler.seen[0]
-    secrets._registered.pop("sk-test-ABCDEF0123456789", None)
 
 
-def test_authorization_follows_a_redirect_within_the_origin_only(monkeypatch):
-    monkeypatch.setenv("LA_TEST_KEY", "sk-test-ABCDEF0123456789")
+def test_authorization_follows_a_redirect_within_the_origin_only(api_key):
     target, target_handler = _serve()
     first, _ = _serve(redirect_to=f"http://127.0.0.1:{target.server_port}/v1/chat/completions")
     # same host name, other port: another origin, so the key stays behind
-    try:
-        _backend(first.server_port).complete([[{"role": "user", "content": "hi"}]], seed=0)
-    finally:
-        first.shutdown(), target.shutdown()
+    _ask(first, target, first.server_port)
     assert "authorization" not in target_handler.seen[0]
     # a move within the same server keeps the key (and the POST)
     server, handler = _serve(redirect_to="/v1/moved")
-    try:
-        assert _backend(server.server_port).complete([[{"role": "user", "content": "hi"}]], seed=0) == ["ok"]
-    finally:
-        server.shutdown()
+    assert _ask(server, server.server_port) == ["ok"]
     assert handler.seen[1]["path"] == "/v1/moved"
-    assert handler.seen[1]["authorization"] == "Bearer sk-test-ABCDEF0123456789"
-    secrets._registered.pop("sk-test-ABCDEF0123456789", None)
+    assert handler.seen[1]["authorization"] == f"Bearer {api_key}"
 
 
 @pytest.mark.parametrize("value", ["sk-proj-abc123DEF456", "sk_live_abcd1234efgh5678ijkl", "Bearer x"])

@@ -35,18 +35,19 @@ def contained(output_dir: Path, *parts: str | Path) -> Path:
     return target
 
 
-def remove_tree(output_dir: Path, *parts: str | Path) -> None:
-    """Delete a directory inside `output_dir` (missing is fine); anything else is refused."""
+def remove_tree(output_dir: Path, *parts: str | Path) -> Path:
+    """Delete a directory inside `output_dir` (missing is fine; anything else is refused);
+    returns the resolved path it removed."""
     target = contained(output_dir, *parts)
     if target.is_symlink():
         target.unlink()
     elif target.exists():
         shutil.rmtree(target)
+    return target
 
 
 def fresh_dir(output_dir: Path, *parts: str | Path) -> Path:
     """An empty directory inside `output_dir` (a partial one from a crashed attempt is replaced)."""
-    remove_tree(output_dir, *parts)
-    target = contained(output_dir, *parts)
+    target = remove_tree(output_dir, *parts)
     target.mkdir(parents=True)
     return target

@@ -29,6 +29,7 @@ from lit_align.continual.results import scalar_metrics
 from lit_align.continual.scoring import SequenceScorer
 from lit_align.errors import ConfigError
 from lit_align.io import atomic_write_json
+from lit_align.quiet import ADVERTS, drop_lightning_lines
 from lit_align.scale import ranks
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,7 @@ def quiet_third_party() -> None:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
     datasets.disable_progress_bars()
     hf_logging.disable_progress_bar()
-    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-    if not any(isinstance(f, _DropAdverts) for f in rank_zero.filters):
-        rank_zero.addFilter(_DropAdverts())
-
-
-class _DropAdverts(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "litlogger" not in record.getMessage()
+    drop_lightning_lines(substrings=ADVERTS)
 
 
 @contextlib.contextmanager

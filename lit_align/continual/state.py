@@ -24,15 +24,12 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from lit_align.continual.paths import contained, fresh_dir, remove_tree
 from lit_align.errors import UserError
 from lit_align.io import atomic_write_json
+from lit_align.models import is_peft_model
 
 STATE_FILE = "state.json"
 SHARDED_POLICY = "policy"  # a torch.distributed.checkpoint directory, written by multi-process runs
 POLICY_FILE = "policy.safetensors"
 ADAPTER_KEYS = ("lora_", "modules_to_save")  # what a peft policy trains; the rest is the frozen base
-
-
-def is_lora(model: torch.nn.Module) -> bool:
-    return hasattr(model, "peft_config")
 
 
 def adapter_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -78,7 +75,8 @@ def load_state(output_dir: Path, digest: str) -> SequenceState | None:
 
 
 def save_state(output_dir: Path, state: SequenceState) -> None:
-    """Record `state` before any task has completed (the tracking parent run survives a kill)."""
+    """Write `state.json` atomically (also before any task has completed, so the tracking parent
+    run survives a kill)."""
     atomic_write_json(contained(output_dir, STATE_FILE), asdict(state))
 
 
@@ -87,7 +85,7 @@ def commit(output_dir: Path, state: SequenceState, previous: str | None) -> None
     for relative in (state.checkpoint, previous):  # both checked before anything changes
         if relative is not None:
             contained(output_dir, relative)
-    atomic_write_json(output_dir / STATE_FILE, asdict(state))
+    save_state(output_dir, state)
     if previous and previous != state.checkpoint:
         remove_tree(output_dir, previous)
 
@@ -107,7 +105,7 @@ def save_checkpoint(output_dir: Path, relative: str, *, model: torch.nn.Module,
         import torch.distributed.checkpoint as dcp
 
         dcp.save(_plain_state(model), checkpoint_id=str(directory / SHARDED_POLICY))
-    elif is_lora(model):
+    elif is_peft_model(model):
         save_file(adapter_state(model), str(directory / POLICY_FILE), metadata={"policy": "adapter"})
     else:
         save_model(model, str(directory / POLICY_FILE))  # handles tied weights
@@ -162,7 +160,7 @@ def _stored_format(path: Path) -> str:
 
 def _load_adapter(model: torch.nn.Module, path: Path) -> list[str]:
     """Adapter tensors into a LoRA policy; every adapter tensor the model has must be stored."""
-    if not is_lora(model):
+    if not is_peft_model(model):
         return ["(adapter checkpoint, but the configured model has no LoRA)"]
     stored = load_file(str(path))
     expected = set(adapter_state(model))
