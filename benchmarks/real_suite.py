@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import subprocess
 import sys
 import time
@@ -74,10 +76,13 @@ def build(args) -> None:
             settings = SAMPLING | {"split": split, "n": len(prompts)}
             if DOMAINS[domain].revise is not None:  # pairs may hold revisions: another cache entry
                 settings["revise"] = True
+            if DOMAINS[domain].degrade is not None:
+                settings["degrade"] = True
             key = onpolicy.cache_key(model_hash, domain, settings)
             seed = zlib.crc32(f"{domain}-{split}".encode()) % 10_000  # stable across processes, unlike hash()
             rows, pairs = onpolicy.cached_pairs(CACHE, key, lambda p=prompts, d=domain, s=seed: onpolicy.build_pairs(
-                p, sample, DOMAINS[d].rule, min_gap=SAMPLING["min_gap"], seed=s, revise=DOMAINS[d].revise))
+                p, sample, DOMAINS[d].rule, min_gap=SAMPLING["min_gap"], seed=s, revise=DOMAINS[d].revise,
+                degrade=DOMAINS[d].degrade))
             (DATA / f"{domain}_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
             report["domains"].setdefault(domain, {})[split] = {"asked": sizes[split], "summary": pairs.summary(),
                                                                "pairs": pairs.pairs, "dropped": dict(pairs.dropped)}
@@ -86,70 +91,93 @@ def build(args) -> None:
     write_results_json(DATA / "build_report.json", report, indent=2)
 
 
-def _config(domains: list[str], method: str, out: Path) -> dict:
-    memory = {"per_task": 0.25, "replay_ratio": 0.2} if method == "replay" else {}
-    dpo = {"class_path": "dpo", "init_args": {"beta": 0.1, "optimizer": {"lr": 5.0e-4, "warmup_steps": 2}}}
-    return {
-        "seed": 0, "output_dir": str(out), "export": "none",
-        "model": {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct", "lora": LORA}},
-        "trainer": {"max_epochs": 1, "accelerator": "cpu", "enable_progress_bar": False},
-        "memory": memory,
-        "evaluation": {"batch_size": 16, "generation": {
-            "scorer": {"class_path": "style_gold_scorer"}, "num_prompts": 12, "max_new_tokens": 32,
-            "batch_size": 12}},
-        "sequence": [{"name": d, "method": dpo, "data": {
-            "train": {"path": "json", "data_files": str(DATA / f"{d}_train.jsonl")},
-            "eval": {"path": "json", "data_files": str(DATA / f"{d}_eval.jsonl")},
-            "chat_template": True, "batch_size": 4, "max_length": 160, "max_prompt_length": 64}}
-            for d in domains],
-    }
+def probe(args) -> None:
+    """The general probe's rows: the factual questions the untuned model answers right."""
+    from benchmarks.suites.real_probe import keep_answered
+    from lit_align.generation import Sampling, policy_answerer
+    from lit_align.models import GGUFModelSpec
+
+    policy = GGUFModelSpec(gguf="smollm2-135m-instruct").build()
+    answer = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), seed=0)
+    rows, report = keep_answered(lambda qs: answer([[{"role": "user", "content": q}] for q in qs]))
+    (DATA / "probe.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_results_json(DATA / "probe_report.json", report, indent=2)
+    print(f"probe: kept {report['kept']}/{report['asked']} factual questions, {report['general']} general prompts")
+
+
+def _fit(config: dict, work: Path, name: str, threads: int) -> tuple[str, dict | None, str]:
+    """One suite run in its own process (resumes a killed run; a complete one is read back)."""
+    import yaml
+
+    out = Path(config["output_dir"])
+    results = out / "results.json"
+    if results.is_file() and json.loads(results.read_text()).get("complete"):
+        return name, json.loads(results.read_text()), ""
+    path = work / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    proc = subprocess.run([sys.executable, "-m", "lit_align.cli", "fit", "--config", str(path)], cwd=REPO,
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return name, None, proc.stderr[-3000:]
+    return name, json.loads(results.read_text()), ""
 
 
 def run(args) -> None:
-    import yaml
+    from concurrent.futures import ThreadPoolExecutor
 
-    runs = {}
-    for method in args.methods:
-        out = REPO / "benchmarks" / ".cache" / "real_suite" / method
-        path = out.parent / f"{method}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(_config(args.domains, method, out)))
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "lit_align.cli", "fit", "--config", str(path)], cwd=REPO,
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"{method} failed:\n{proc.stderr[-3000:]}")
-        results = json.loads((out / "results.json").read_text())
-        runs[method] = {"minutes": round((time.perf_counter() - start) / 60, 1), "results": results}
-        print(f"{method}: done in {runs[method]['minutes']} min", flush=True)
-    meta = {"model": "SmolLM2-135M-Instruct (LoRA r16, DPO beta 0.1, lr 5e-4, 1 epoch per task, batch 4)",
-            "domains": args.domains, "seeds": [0], "machine": "2 CPU cores (x86_64), torch CPU",
-            "sizes": "train/eval pairs per domain in benchmarks/data/smollm2_style/build_report.json; 12 held-out "
-                     "prompts per domain for the generated matrix, 32 new tokens"}
-    write_results_json(REPO / "benchmarks" / "results" / "real_suite.json", {"meta": meta, "runs": runs}, indent=1)
-    write_results_text(REPO / "benchmarks" / "results" / "real_suite.md", markdown(meta, runs))
+    from benchmarks.suites import real
+    from benchmarks.suites.real_report import markdown, run_record, summarise
 
+    size = real.QUICK if args.quick else real.FULL
+    domains = list(real.QUICK_DOMAINS if args.quick else args.domains)
+    orders = [domains, domains[::-1]][: args.orders]
+    work = args.work / ("quick" if args.quick else "full")
+    work.mkdir(parents=True, exist_ok=True)
+    planned = []
+    for seed in args.seeds:
+        for o, order in enumerate(orders):
+            for method in args.methods:
+                name = f"{method}-o{o}-s{seed}"
+                planned.append((name, method, o, seed,
+                                real.run_config(method, order, seed, output_dir=work / "runs" / name, size=size)))
+    stem = args.name or ("suite_real_quick" if args.quick else "suite_real")
+    out_dir = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records: dict[str, dict] = {}
+    failures = []
+    started = time.perf_counter()
 
-def markdown(meta: dict, runs: dict) -> str:
-    lines = [f"# Real-model suite: {meta['model']}", "", f"Domains in order: {', '.join(meta['domains'])}; "
-             f"seeds {meta['seeds']}; {meta['machine']}. Sizes: {meta['sizes']}.", ""]
-    for method, run in runs.items():
-        res = run["results"]
-        lines += [f"## {method} ({run['minutes']} min)", ""]
-        for block, title in ((res.get("generation"), "gold score of greedy answers to held-out prompts (primary)"),
-                             (res, "pairwise preference accuracy on held-out pairs vs the untuned model")):
-            if not block or not block.get("matrix"):
+    def write() -> None:
+        runs = [records[p[0]] for p in planned if p[0] in records]
+        meta = {"model": "SmolLM2-135M-Instruct (Q4_1 GGUF dequantised to float32), LoRA r16 on every linear layer",
+                "domains": domains, "orders": orders, "seeds": args.seeds, "methods": args.methods,
+                "size": vars(size) | {"quick": args.quick}, "machine": f"{platform.machine()}, {os.cpu_count()} CPU "
+                "cores, torch CPU", "jobs": args.jobs, "threads_per_run": args.threads,
+                "run_minutes_total": round(sum(r["minutes"] for r in runs), 1),
+                "elapsed_minutes_this_sitting": round((time.perf_counter() - started) / 60, 1)}
+        table = summarise(runs, args.methods)
+        write_results_json(out_dir / f"{stem}.json", {"meta": meta, "summary": table, "runs": runs}, indent=1)
+        write_results_text(out_dir / f"{stem}.md", markdown(meta, table, runs))
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(_fit, cfg, work, name, args.threads): (name, method, o, seed)
+                   for name, method, o, seed, cfg in planned}
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            name, method, o, seed = futures[future]
+            _, results, error = future.result()
+            if results is None:
+                failures.append(name)
+                print(f"[suite] {name} failed:\n{error}", file=sys.stderr, flush=True)
                 continue
-            names = block["splits"]
-            lines += [f"{title}:", "", "| after \\ on | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-            if block.get("baseline"):
-                lines.append("| (untuned) | " + " | ".join(f"{v:.3f}" for v in block["baseline"]) + " |")
-            for task, row in zip(block["tasks"], block["matrix"], strict=True):
-                lines.append(f"| {task} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
-            m = block.get("metrics", {})
-            keys = ("average_score", "bwt", "forgetting", "fwt", "nfr_mean_consecutive", "nfr_vs_first")
-            lines += ["", ", ".join(f"{k} {m[k]:+.3f}" for k in keys if isinstance(m.get(k), (int, float))), ""]
-    return "\n".join(lines) + "\n"
+            records[name] = run_record(method, o, seed, results)
+            write()  # every finished run lands in the results at once
+            print(f"[suite] {name}: {records[name]['minutes']} min", flush=True)
+    write()
+    if failures:
+        sys.exit(f"{len(failures)} run(s) failed: {', '.join(failures)}")
 
 
 def main() -> None:
@@ -161,11 +189,26 @@ def main() -> None:
     b.add_argument("--domains", nargs="+", default=list(DOMAINS), choices=list(DOMAINS))
     b.add_argument("--train", type=int, default=40)
     b.add_argument("--test", type=int, default=16)
+    sub.add_parser("probe")
     r = sub.add_parser("run")
-    r.add_argument("--domains", nargs="+", default=["brief", "detailed", "certainly"], choices=list(DOMAINS))
-    r.add_argument("--methods", nargs="+", default=["sequential", "replay"], choices=["sequential", "replay"])
+    from benchmarks.suites import real
+
+    r.add_argument("--domains", nargs="+", default=list(real.DOMAINS), choices=list(DOMAINS))
+    r.add_argument("--methods", nargs="+", default=list(real.REQUIRED), choices=list(real.METHODS))
+    r.add_argument("--orders", type=int, default=2, choices=[1, 2])
+    r.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    r.add_argument("--jobs", type=int, default=2, help="runs at once (each in its own process)")
+    r.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    r.add_argument("--quick", action="store_true", help="CI size: 2 domains, 1 order, 1 seed, 2 steps per task")
+    r.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    r.add_argument("--name", default=None, help="file stem of the report (default suite_real[_quick])")
+    r.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".cache" / "real_suite")
     args = parser.parse_args()
-    build(args) if args.command == "build" else run(args)
+    if args.command == "run" and args.quick:
+        args.orders, args.seeds = 1, args.seeds[:1]
+        if args.methods == list(real.REQUIRED):
+            args.methods = ["sequential", "replay"]
+    {"build": build, "probe": probe, "run": run}[args.command](args)
 
 
 if __name__ == "__main__":

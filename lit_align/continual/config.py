@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from lit_align.config.binding import ComponentOf, ComponentSpec, Range
 from lit_align.continual.generation import GenerationConfig
+from lit_align.continual.probe import ProbeConfig
 from lit_align.data.config import SourceConfig
 from lit_align.errors import ConfigError
 
@@ -59,7 +60,9 @@ class EvaluationConfig:
     did to response lengths and format, not preferences); the matrix then has a
     row for each task after it. With `generation`, the policy also answers the
     first prompts of every split and a scorer rates the answers: a second matrix
-    (mean score) with the same metrics and MUSCLE's continuous flip rates.
+    (mean score) with the same metrics and MUSCLE's continuous flip rates. With `probe`, a
+    fixed general-ability set is answered before the first task and after every task, and
+    its drift is reported (the alignment tax; see continual/probe.py).
     """
 
     splits: dict[str, SourceConfig] = field(default_factory=dict)
@@ -71,3 +74,4 @@ class EvaluationConfig:
     forgetting: Literal["max", "chaudhry", "avalanche"] = "max"  # see continual/metrics.py
     plots: bool = True
     generation: GenerationConfig | None = None
+    probe: ProbeConfig | None = None

@@ -79,6 +79,8 @@ class SequenceDisplay:
             for name, row in zip(gen["tasks"], gen["matrix"], strict=True):
                 generated.add_row(name, *(f"{v:.3f}" for v in row))
             self.console.print(generated)
+        if report.get("probe"):
+            self.console.print(_probe_table(report["probe"]))
         metrics = Table(title="sequence metrics")
         metrics.add_column("metric")
         metrics.add_column("value", justify="right")
@@ -91,3 +93,22 @@ class SequenceDisplay:
             if key in report["metrics"]:
                 metrics.add_row(label, f"{report['metrics'][key]:+.4f}")
         self.console.print(metrics)
+
+
+def _probe_table(probe: dict[str, Any]) -> Any:
+    """The general probe after every task, with its drift from before the first task."""
+    from rich.table import Table
+
+    table = Table(title="general probe (alignment tax): drift from before the first task")
+    for column in ("after", "exact", "exact drift", "answer log-prob drift (nats/token)"):
+        table.add_column(column, justify="left" if column == "after" else "right")
+    base = probe["baseline"]
+
+    def cell(value: float | None, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    table.add_row("(before)", cell(base["exact"], ".3f"), "", "")
+    for name, row in zip(probe["tasks"], probe["after"], strict=True):
+        table.add_row(name, cell(row["exact"], ".3f"), cell(row["exact_drift"], "+.3f"),
+                      cell(row["answer_logprob_drift"], "+.3f"))
+    return table

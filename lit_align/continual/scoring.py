@@ -36,6 +36,12 @@ class SequenceScorer:
         self.gold_scorer = gen.scorer.instantiate() if gen is not None else None
         self.generated_after: list[dict[str, list[float]]] = []
         self.generated_baseline: dict[str, list[float]] = {}
+        self.probe = None
+        if cfg.evaluation.probe is not None:
+            from lit_align.continual.probe import GeneralProbe
+
+            self.probe = GeneralProbe(cfg.evaluation.probe, policy.tokenizer, cfg.seed)
+        self.probe_after: list[dict[str, Any]] = []
 
     def _margins(self) -> dict[str, list[float]]:
         size = self.cfg.evaluation.batch_size
@@ -60,6 +66,8 @@ class SequenceScorer:
         self.baseline = self._margins()
         if self.generation is not None:
             self.generated_baseline = self._generated_scores()
+        if self.probe is not None:
+            self.probe.set_reference(self.policy)
         self.reference_set = True
         self.setup_seconds += time.perf_counter() - start
 
@@ -74,7 +82,16 @@ class SequenceScorer:
         if self.generation is not None:
             self.generated_after.append(self._generated_scores())
             scores |= {f"eval_generated/{s}": sum(v) / len(v) for s, v in self.generated_after[-1].items()}
+        if self.probe is not None:
+            measured = self.probe.measure(self.policy, name)
+            self.probe_after.append(measured)
+            scores |= {f"probe/{k}": v for k, v in self._probe_numbers(measured).items() if v is not None}
         return scores
+
+    def _probe_numbers(self, measured: dict[str, Any]) -> dict[str, float | None]:
+        assert self.probe is not None
+        return {"exact": measured["exact"], "answer_logprob": measured["answer_logprob"],
+                **self.probe.drift(measured)}
 
     def report(self) -> dict[str, Any]:
         names = [s.name for s in self.splits]
@@ -84,6 +101,14 @@ class SequenceScorer:
             report["generation"] = sequence_report(self.task_names, names, self.generated_after,
                                                    self.generated_baseline, self.cfg.evaluation.forgetting,
                                                    generated=True)
+        if self.probe is not None and self.probe.baseline:
+            base = self.probe.baseline
+            report["probe"] = {
+                "baseline": {"exact": base["exact"], "answer_logprob": base["answer_logprob"]},
+                "tasks": self.task_names,
+                "after": [self._probe_numbers(m) for m in self.probe_after],
+                "final": self._probe_numbers(self.probe_after[-1]) if self.probe_after else None,
+            }
         return report
 
     def stored(self) -> dict[str, Any]:
@@ -92,12 +117,16 @@ class SequenceScorer:
             reference = {s.name: [s.initial_chosen, s.initial_rejected] for s in self.splits}
         return {"tasks": self.task_names, "baseline": self.baseline, "after": self.margins_after,
                 "reference": reference, "generated_baseline": self.generated_baseline,
-                "generated_after": self.generated_after}
+                "generated_after": self.generated_after,
+                "probe": self.probe.stored() | {"after": self.probe_after} if self.probe is not None else None}
 
     def restore(self, stored: dict[str, Any]) -> None:
         self.task_names, self.baseline, self.margins_after = stored["tasks"], stored["baseline"], stored["after"]
         self.generated_baseline = stored.get("generated_baseline", {})
         self.generated_after = stored.get("generated_after", [])
+        if self.probe is not None and stored.get("probe"):
+            self.probe.restore(stored["probe"])
+            self.probe_after = stored["probe"]["after"]
         if stored["reference"] is not None:
             for split in self.splits:
                 split.initial_chosen, split.initial_rejected = stored["reference"][split.name]

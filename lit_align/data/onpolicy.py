@@ -35,12 +35,14 @@ class PairReport:
 
 
 def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float], min_gap: float,
-                  revise: Callable[[str], str] | None = None) -> tuple[dict[str, Any] | None, str | None]:
+                  revise: Callable[[str], str] | None = None, degrade: Callable[[str], str] | None = None
+                  ) -> tuple[dict[str, Any] | None, str | None]:
     """The pair row, or None and the reason no pair can be made from these answers.
 
     With `revise` (the rule applied to an answer by a program), samples that never show the
     behaviour still make a pair: the worst answer revised vs the worst answer, when the revision
-    gains at least `min_gap` (such rows are marked `revised`)."""
+    gains at least `min_gap`. With `degrade` (the rule broken by a program), samples that all
+    follow the rule make the pair best vs best degraded. Such rows are marked `revised`."""
     scored = sorted(((rule(a), i, a) for i, a in enumerate(answers)), key=lambda t: (-t[0], t[1]))
     (best_score, _, best), (worst_score, _, worst) = scored[0], scored[-1]
     if best_score - worst_score < min_gap and revise is not None and worst.strip():
@@ -48,6 +50,11 @@ def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float],
         if rule(edited) - worst_score >= min_gap:
             return {"prompt": prompt, "chosen": edited, "rejected": worst, "chosen_score": rule(edited),
                     "rejected_score": worst_score, "revised": True}, None
+    if best_score - worst_score < min_gap and degrade is not None and best.strip():
+        edited = degrade(best)
+        if best_score - rule(edited) >= min_gap:
+            return {"prompt": prompt, "chosen": best, "rejected": edited, "chosen_score": best_score,
+                    "rejected_score": rule(edited), "revised": True}, None
     if best_score - worst_score < min_gap:
         return None, "all_equal"
     if not best.strip() or not worst.strip():
@@ -59,11 +66,12 @@ def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float],
 
 
 def build_pairs(prompts: list[str], sample: Sampler, rule: Callable[[str], float], *, min_gap: float = 0.25,
-                seed: int = 0, revise: Callable[[str], str] | None = None) -> tuple[list[dict[str, Any]], PairReport]:
+                seed: int = 0, revise: Callable[[str], str] | None = None,
+                degrade: Callable[[str], str] | None = None) -> tuple[list[dict[str, Any]], PairReport]:
     report = PairReport(prompts=len(prompts))
     rows = []
     for prompt, answers in zip(prompts, sample(prompts, seed), strict=True):
-        row, reason = best_vs_worst(prompt, answers, rule, min_gap, revise)
+        row, reason = best_vs_worst(prompt, answers, rule, min_gap, revise, degrade)
         if row is None:
             report.dropped[str(reason)] += 1
         else:

@@ -4,14 +4,17 @@ in [0, 1] from its first ~32 generated tokens (CPU generation is short).
 Each domain is a prompt family (templates x >= 40 topics, >= 200 distinct prompts, split
 disjointly into train / eval / test by a seeded shuffle) and a rule. The prompts never state
 the rule: the preference is the user's, learned from pairs, as in continual alignment.
-`brief` and `detailed` conflict on the same kind of prompt (drift); `certainly` is a habit
-the untuned SmolLM2 shows in 0 of 80 answers, so learning it is visible.
+`brief` and `detailed` conflict on the same prompts; `certainly` (open with "Certainly") and
+`plain_start` (no filler opener) conflict on look-alike polite requests over the same topics, so
+a later domain undoes an earlier one unless the method keeps both (drift). `certainly` is a
+habit the untuned SmolLM2 shows in 0 of 80 answers, so learning it is visible.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,9 +66,28 @@ def avoid_the(text: str) -> float:
     return max(0.0, 1.0 - 0.25 * sum(w.lower() == "the" for w in found))
 
 
+FILLER_OPENERS = ("certainly", "sure", "absolutely", "of course", "hello", "hi", "hey", "great", "okay", "ok",
+                  "yes", "well", "oh", "ah", "alright")
+
+
+def plain_start(text: str) -> float:
+    """Starts with the answer itself: 1 unless the first word(s) are a filler opener; empty scores 0."""
+    found = [w.lower() for w in words(text)]
+    if not found:
+        return 0.0
+    return 0.0 if found[0] in FILLER_OPENERS or " ".join(found[:2]) in FILLER_OPENERS else 1.0
+
+
 def open_with_certainly(text: str) -> str:
     """The `certainly` rule applied to an answer by a program (for pairs the model never samples)."""
     return "Certainly! " + text.lstrip()
+
+
+def add_filler_opener(text: str) -> str:
+    """The `plain_start` rule broken by a program: one of three fillers, chosen by the text so a
+    rerun makes the same pair (for prompts whose samples all start plainly)."""
+    filler = ("Certainly! ", "Sure! ", "Of course! ")[zlib.crc32(text.encode()) % 3]
+    return filler + text.lstrip()
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,7 @@ class StyleDomain:
     templates: tuple[str, ...]
     rule: Callable[[str], float]
     revise: Callable[[str], str] | None = None  # used only when sampling shows no variation
+    degrade: Callable[[str], str] | None = None  # likewise, when every sample already follows the rule
 
     def prompts(self) -> list[str]:
         return [t.format(topic=topic) for t in self.templates for topic in TOPICS]
@@ -93,6 +116,10 @@ DOMAINS: dict[str, StyleDomain] = {d.name: d for d in (
     StyleDomain("avoid_the", ("Write a sentence about {topic}.", "Say something nice about {topic}.",
                               "Describe {topic} in a sentence.", "Write a short line on {topic}.",
                               "Give me a one-line thought on {topic}."), avoid_the),
+    StyleDomain("plain_start", ("Please talk about {topic}.", "Could you share a fact about {topic}?",
+                                "Can you sum up {topic}?", "Would you give me your take on {topic}?",
+                                "Can you say what is special about {topic}?"), plain_start,
+                degrade=add_filler_opener),
 )}
 
 

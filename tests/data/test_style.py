@@ -14,6 +14,7 @@ from lit_align.data.style import (
     certainly,
     detailed,
     numbered,
+    plain_start,
     split_prompts,
 )
 
@@ -57,6 +58,36 @@ def test_certainly(text, expected):
     ("Theory and other words", 1.0), ("", 0.0)])
 def test_avoid_the(text, expected):
     assert avoid_the(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The moon orbits Earth.", 1.0), ("Certainly! The moon...", 0.0), ("Of course, the moon", 0.0),
+    ("Sure - here", 0.0), ("Surely not", 1.0), ("Of mice and men", 1.0), ("", 0.0)])
+def test_plain_start(text, expected):
+    assert plain_start(text) == expected
+
+
+def test_certainly_and_plain_start_conflict():
+    from lit_align.data.style import add_filler_opener
+
+    answer = "Owls hunt at night."
+    for text in (answer, "Bees make honey.", "Tea is a drink."):
+        degraded = add_filler_opener(text)
+        assert plain_start(text) == 1.0 and plain_start(degraded) == 0.0
+        assert degraded.endswith(text) and add_filler_opener(text) == degraded  # deterministic
+    assert plain_start("Certainly! Yes.") == 0.0 and certainly("Certainly! Yes.") == 1.0
+    assert set(DOMAINS["certainly"].prompts()).isdisjoint(DOMAINS["plain_start"].prompts())
+
+
+def test_a_rule_every_sample_follows_gets_degraded_pairs():
+    from lit_align.data.style import add_filler_opener
+
+    answers = {"p": ["Owls hunt.", "Owls fly."], "q": ["Sure!", "Okay."]}
+    rows, report = onpolicy.build_pairs(["p", "q"], _sampler(answers), plain_start, min_gap=0.5,
+                                        degrade=add_filler_opener)
+    assert rows == [{"prompt": "p", "chosen": "Owls hunt.", "rejected": add_filler_opener("Owls hunt."),
+                     "chosen_score": 1.0, "rejected_score": 0.0, "revised": True}]
+    assert report.dropped == {"all_equal": 1}  # both fillers: nothing to degrade from
 
 
 def test_prompt_families_are_large_and_splits_disjoint():
