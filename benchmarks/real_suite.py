@@ -38,21 +38,25 @@ LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "
 SAMPLING = {"k": 4, "temperature": 1.0, "max_new_tokens": 32, "min_gap": 0.25}
 
 
-def _sampler(policy, settings: dict):
-    from lit_align.data.records import render_prompt
-    from lit_align.generation import Sampling, generate
+class PolicySampler:
+    """K chat-templated answers per prompt from the policy; counts the answers cut at the limit."""
 
-    k = settings["k"]
-    sampling = Sampling(max_new_tokens=settings["max_new_tokens"], temperature=settings["temperature"],
-                        batch_size=16)
+    def __init__(self, policy, settings: dict) -> None:
+        from lit_align.generation import Sampling
 
-    def sample(prompts: list[str], seed: int) -> list[list[str]]:
-        rendered = [render_prompt({"prompt": [{"role": "user", "content": p}]}, policy.tokenizer).prompt
-                    for p in prompts for _ in range(k)]
-        flat = generate(policy.model, policy.tokenizer, rendered, sampling, seed)
-        return [flat[i * k : (i + 1) * k] for i in range(len(prompts))]
+        self.policy, self.k, self.cut = policy, settings["k"], 0
+        self.sampling = Sampling(max_new_tokens=settings["max_new_tokens"], temperature=settings["temperature"],
+                                 batch_size=16)
 
-    return sample
+    def __call__(self, prompts: list[str], seed: int) -> list[list[str]]:
+        from lit_align.data.records import render_prompt
+        from lit_align.generation import generate_with_stops
+
+        rendered = [render_prompt({"prompt": [{"role": "user", "content": p}]}, self.policy.tokenizer).prompt
+                    for p in prompts for _ in range(self.k)]
+        flat, cut = generate_with_stops(self.policy.model, self.policy.tokenizer, rendered, self.sampling, seed)
+        self.cut += sum(cut)
+        return [flat[i * self.k : (i + 1) * self.k] for i in range(len(prompts))]
 
 
 def build(args) -> None:
@@ -62,7 +66,6 @@ def build(args) -> None:
 
     policy = GGUFModelSpec(gguf="smollm2-135m-instruct").build()
     model_hash = onpolicy.weights_hash(policy.model)
-    sample = _sampler(policy, SAMPLING)
     report = {"model": "smollm2-135m-instruct", "model_hash": model_hash, "sampling": SAMPLING, "domains": {}}
     if (DATA / "build_report.json").is_file():  # a build of some domains keeps the others' entries
         report["domains"] = json.loads((DATA / "build_report.json").read_text())["domains"]
@@ -80,9 +83,14 @@ def build(args) -> None:
                 settings["degrade"] = True
             key = onpolicy.cache_key(model_hash, domain, settings)
             seed = zlib.crc32(f"{domain}-{split}".encode()) % 10_000  # stable across processes, unlike hash()
-            rows, pairs = onpolicy.cached_pairs(CACHE, key, lambda p=prompts, d=domain, s=seed: onpolicy.build_pairs(
-                p, sample, DOMAINS[d].rule, min_gap=SAMPLING["min_gap"], seed=s, revise=DOMAINS[d].revise,
-                degrade=DOMAINS[d].degrade))
+            spec = DOMAINS[domain]
+            rows, pairs = onpolicy.cached_pairs(CACHE, key, lambda p=prompts, d=spec, s=seed: onpolicy.build_pairs(
+                p, PolicySampler(policy, SAMPLING), d.rule, min_gap=SAMPLING["min_gap"], seed=s, revise=d.revise,
+                degrade=d.degrade))
+            try:
+                onpolicy.require_pairs(domain, pairs)
+            except onpolicy.NoPairsError as error:
+                sys.exit(f"real_suite build: {error}")
             (DATA / f"{domain}_{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
             report["domains"].setdefault(domain, {})[split] = {"asked": sizes[split], "summary": pairs.summary(),
                                                                "pairs": pairs.pairs, "dropped": dict(pairs.dropped)}

@@ -23,15 +23,22 @@ class Sampling:
     batch_size: int = 16
 
 
-@torch.no_grad()
-def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings,
-             seed: int) -> list[str]:
+def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings, seed: int) -> list[str]:
     """Batched, seeded generation from left-padded prompts; returns the new text only."""
+    return generate_with_stops(model, tokenizer, prompts, cfg, seed)[0]
+
+
+@torch.no_grad()
+def generate_with_stops(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings,
+                        seed: int) -> tuple[list[str], list[bool]]:
+    """As `generate`, plus whether each answer ran into `max_new_tokens` without an end token
+    (a cut answer may score differently from the one the model would have finished)."""
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     was_training = model.training
     model.eval()
     outputs: list[str] = []
+    cut: list[bool] = []
     try:
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
@@ -45,11 +52,13 @@ def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettin
             )
             new = sampled[:, batch["input_ids"].shape[1]:]
             outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+            ended = (new == tokenizer.eos_token_id) | (new == tokenizer.pad_token_id)
+            cut += (~ended.any(dim=1) & (new.shape[1] >= cfg.max_new_tokens)).tolist()
         torch.random.set_rng_state(generator_state)
     finally:
         tokenizer.padding_side = side
         model.train(was_training)
-    return outputs
+    return outputs, cut
 
 
 def policy_answerer(policy: Any, sampling: Sampling, seed: int) -> Any:

@@ -124,8 +124,10 @@ class ContinuousFlips(NamedTuple):
 
 
 def continuous_flips(old_scores: Sequence[float], new_scores: Sequence[float]) -> ContinuousFlips:
-    """MUSCLE's generative form: D_i = S(new_i, y_i) - S(old_i, y_i); ties are neither."""
+    """MUSCLE's generative form: D_i = S(new_i, y_i) - S(old_i, y_i); ties are neither, and an
+    example unscored (NaN) on either side is left out."""
     d = np.asarray(new_scores, dtype=float) - np.asarray(old_scores, dtype=float)
+    d = d[~np.isnan(d)]
     if d.size == 0:
         return ContinuousFlips(0.0, 0.0, 0.0, 0.0)
     gain, loss = d > 0, d < 0

@@ -9,6 +9,7 @@ scores are reported.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,8 @@ def sequence_report(
     margins (scored 1 / 0.5 / 0, discrete flips), or with `generated` the scores of
     generated answers (averaged; MUSCLE's continuous flips).
     """
-    score = (lambda values: float(np.mean(values))) if generated else split_score
+    score = (lambda values: float(np.nanmean(values)) if not np.all(np.isnan(values)) else math.nan) \
+        if generated else split_score
     flips = _continuous if generated else _flips
     matrix = [[score(row[s]) for s in split_names] for row in margins_after]
     baseline = [score(baseline_margins[s]) for s in split_names]

@@ -7,6 +7,8 @@ each checkpoint, so a resumed run scores against the same numbers.
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from typing import Any
 
@@ -14,7 +16,27 @@ from lit_align.config.schema import RunConfig
 from lit_align.continual.evaluation import EvalSplit, cache_initial, margins, split_score
 from lit_align.continual.results import sequence_report
 from lit_align.data.collate import Collator
-from lit_align.generation import generate
+from lit_align.generation import generate_with_stops
+
+log = logging.getLogger(__name__)
+
+
+def score_tolerantly(scorer: Any, split: str, prompts: list[str], answers: list[str]) -> list[float]:
+    """The scorer's scores; when it raises, each answer alone, NaN for those it still fails on
+    (a judge's error on one odd answer must not end a run that has trained for hours)."""
+    try:
+        return [float(x) for x in scorer.score(split, prompts, answers)]
+    except Exception as error:  # noqa: BLE001 - any scorer, any failure: fall back per answer
+        first = error
+    scores = []
+    for prompt, answer in zip(prompts, answers, strict=True):
+        try:
+            scores.append(float(scorer.score(split, [prompt], [answer])[0]))
+        except Exception:  # noqa: BLE001
+            scores.append(math.nan)
+    log.warning("scorer %s failed on %d of %d answers of split %r (left unscored): %s", type(scorer).__name__,
+                sum(map(math.isnan, scores)), len(scores), split, first)
+    return scores
 
 
 class SequenceScorer:
@@ -36,6 +58,7 @@ class SequenceScorer:
         self.gold_scorer = gen.scorer.instantiate() if gen is not None else None
         self.generated_after: list[dict[str, list[float]]] = []
         self.generated_baseline: dict[str, list[float]] = {}
+        self.generated_counts: list[dict[str, dict[str, int]]] = []  # baseline first, then one per task
         self.probe = None
         if cfg.evaluation.probe is not None:
             from lit_align.continual.probe import GeneralProbe
@@ -49,13 +72,18 @@ class SequenceScorer:
         return {s.name: margins(self.policy.model, s, self.collator, size, device) for s in self.splits}
 
     def _generated_scores(self) -> dict[str, list[float]]:
-        """Gold scores of the policy's answers to the first prompts of every split."""
+        """Gold scores of the policy's answers to the first prompts of every split; answers the
+        scorer fails on are NaN (left out of means) and counted, as are answers cut at the limit."""
         assert self.generation is not None and self.gold_scorer is not None
-        scores = {}
+        scores, counts = {}, {}
         for split in self.splits:
             prompts = split.prompts[: self.generation.num_prompts]
-            answers = generate(self.policy.model, self.policy.tokenizer, prompts, self.generation, self.cfg.seed)
-            scores[split.name] = [float(x) for x in self.gold_scorer.score(split.name, prompts, answers)]
+            answers, cut = generate_with_stops(self.policy.model, self.policy.tokenizer, prompts, self.generation,
+                                               self.cfg.seed)
+            scores[split.name] = score_tolerantly(self.gold_scorer, split.name, prompts, answers)
+            counts[split.name] = {"unscored": sum(math.isnan(v) for v in scores[split.name]),
+                                  "hit_token_limit": sum(cut)}
+        self.generated_counts.append(counts)
         return scores
 
     def set_reference(self) -> None:
@@ -101,6 +129,7 @@ class SequenceScorer:
             report["generation"] = sequence_report(self.task_names, names, self.generated_after,
                                                    self.generated_baseline, self.cfg.evaluation.forgetting,
                                                    generated=True)
+            report["generation"]["counts"] = self.generated_counts
         if self.probe is not None and self.probe.baseline:
             base = self.probe.baseline
             report["probe"] = {
@@ -117,13 +146,14 @@ class SequenceScorer:
             reference = {s.name: [s.initial_chosen, s.initial_rejected] for s in self.splits}
         return {"tasks": self.task_names, "baseline": self.baseline, "after": self.margins_after,
                 "reference": reference, "generated_baseline": self.generated_baseline,
-                "generated_after": self.generated_after,
+                "generated_after": self.generated_after, "generated_counts": self.generated_counts,
                 "probe": self.probe.stored() | {"after": self.probe_after} if self.probe is not None else None}
 
     def restore(self, stored: dict[str, Any]) -> None:
         self.task_names, self.baseline, self.margins_after = stored["tasks"], stored["baseline"], stored["after"]
         self.generated_baseline = stored.get("generated_baseline", {})
         self.generated_after = stored.get("generated_after", [])
+        self.generated_counts = stored.get("generated_counts", [])
         if self.probe is not None and stored.get("probe"):
             self.probe.restore(stored["probe"])
             self.probe_after = stored["probe"]["after"]

@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-Sampler = Callable[[list[str], int], list[list[str]]]  # (prompts, seed) -> K answers per prompt
+# (prompts, seed) -> K answers per prompt; a sampler may count the answers it cut at its token
+# limit in a `cut` attribute, which the report carries
+Sampler = Callable[[list[str], int], list[list[str]]]
 
 
 @dataclass
@@ -27,11 +29,23 @@ class PairReport:
     pairs: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     revised: int = 0  # pairs whose chosen answer is a programmatic revision of a sample
+    unscored: int = 0  # answers the rule raised on (left out of pairing)
+    hit_token_limit: int = 0  # answers cut at max_new_tokens (the sampler counts them)
 
     def summary(self) -> str:
         why = ", ".join(f"{n} {r}" for r, n in sorted(self.dropped.items())) or "none dropped"
-        revised = f", {self.revised} revised" if self.revised else ""
-        return f"{self.pairs} pairs from {self.prompts} prompts{revised} ({why})"
+        extra = "".join(f", {n} {what}" for n, what in ((self.revised, "revised"), (self.unscored, "answers unscored"),
+                                                         (self.hit_token_limit, "answers cut at the token limit"))
+                        if n)
+        return f"{self.pairs} pairs from {self.prompts} prompts{extra} ({why})"
+
+
+def _safe(rule: Callable[[str], float], answer: str) -> float | None:
+    """The rule's score, or None when the rule raises on this answer."""
+    try:
+        return float(rule(answer))
+    except Exception:  # noqa: BLE001 - a gold rule's bug on one answer must not end a build
+        return None
 
 
 def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float], min_gap: float,
@@ -43,7 +57,10 @@ def best_vs_worst(prompt: str, answers: list[str], rule: Callable[[str], float],
     behaviour still make a pair: the worst answer revised vs the worst answer, when the revision
     gains at least `min_gap`. With `degrade` (the rule broken by a program), samples that all
     follow the rule make the pair best vs best degraded. Such rows are marked `revised`."""
-    scored = sorted(((rule(a), i, a) for i, a in enumerate(answers)), key=lambda t: (-t[0], t[1]))
+    scored = sorted(((score, i, a) for i, a in enumerate(answers) if (score := _safe(rule, a)) is not None),
+                    key=lambda t: (-t[0], t[1]))
+    if not scored:
+        return None, "unscored"
     (best_score, _, best), (worst_score, _, worst) = scored[0], scored[-1]
     if best_score - worst_score < min_gap and revise is not None and worst.strip():
         edited = revise(worst)
@@ -71,6 +88,7 @@ def build_pairs(prompts: list[str], sample: Sampler, rule: Callable[[str], float
     report = PairReport(prompts=len(prompts))
     rows = []
     for prompt, answers in zip(prompts, sample(prompts, seed), strict=True):
+        report.unscored += sum(_safe(rule, a) is None for a in answers)
         row, reason = best_vs_worst(prompt, answers, rule, min_gap, revise, degrade)
         if row is None:
             report.dropped[str(reason)] += 1
@@ -78,7 +96,19 @@ def build_pairs(prompts: list[str], sample: Sampler, rule: Callable[[str], float
             rows.append(row)
     report.pairs = len(rows)
     report.revised = sum(bool(r.get("revised")) for r in rows)
+    report.hit_token_limit = getattr(sample, "cut", 0)
     return rows, report
+
+
+class NoPairsError(ValueError):
+    """A domain whose samples never differ enough to make one pair."""
+
+
+def require_pairs(domain: str, report: PairReport) -> None:
+    if report.pairs == 0:
+        raise NoPairsError(f"domain {domain!r}: no pairs from {report.prompts} prompts ({report.summary()}); "
+                           f"sample more answers per prompt (k) or at a higher temperature, lower min_gap, or give "
+                           f"the domain a revise/degrade edit")
 
 
 def cache_key(model_hash: str, domain: str, settings: dict[str, Any]) -> str:
@@ -96,7 +126,8 @@ def cached_pairs(cache_dir: Path, key: str, build: Callable[[], tuple[list[dict[
         data = json.loads(path.read_text())
         stored = data["report"]
         return data["rows"], PairReport(stored["prompts"], stored["pairs"], Counter(stored["dropped"]),
-                                        stored.get("revised", 0))
+                                        stored.get("revised", 0), stored.get("unscored", 0),
+                                        stored.get("hit_token_limit", 0))
     rows, report = build()
     atomic_write_json(path, {"rows": rows, "report": asdict(report) | {"dropped": dict(report.dropped)}})
     return rows, report

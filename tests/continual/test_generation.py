@@ -27,3 +27,39 @@ def test_gold_scorer_and_continuous_report():
     assert report["matrix"] == [[0.75], [0.5]]
     flips = report["metrics"]["flips_consecutive"][0]["overall"]
     assert flips == {"nfr": 0.5, "pfr": 0.0, "mean_gain": 0.0, "mean_regression": 0.5}
+
+
+def test_answers_cut_at_the_token_limit_are_flagged(tiny_policy):
+    from lit_align.generation import Sampling, generate_with_stops
+
+    prompts = ["Name a color.", "Say a word."]
+    texts, cut = generate_with_stops(tiny_policy.model, tiny_policy.tokenizer, prompts, Sampling(max_new_tokens=3), 0)
+    assert cut == [True, True] and len(texts) == 2  # a random tiny model never picks EOS in 3 tokens
+    eos = tiny_policy.tokenizer.eos_token_id
+    vocab = tiny_policy.model.get_output_embeddings().weight.shape[0]
+    # every token but the end token suppressed: each answer finishes at once
+    tiny_policy.model.generation_config.suppress_tokens = [t for t in range(vocab) if t != eos]
+    _, cut = generate_with_stops(tiny_policy.model, tiny_policy.tokenizer, prompts, Sampling(max_new_tokens=3), 0)
+    assert cut == [False, False]
+
+
+class _FlakyJudge:
+    def score(self, split, prompts, responses):
+        if any("boom" in r for r in responses):
+            raise RuntimeError("judge cannot parse")
+        return [float(len(r)) for r in responses]
+
+
+def test_a_scorer_failing_on_some_answers_leaves_them_unscored_not_the_run(caplog):
+    import math
+
+    from lit_align.continual.scoring import score_tolerantly
+
+    scores = score_tolerantly(_FlakyJudge(), "s", ["p"] * 3, ["ab", "boom", "abc"])
+    assert scores[0] == 2.0 and math.isnan(scores[1]) and scores[2] == 3.0
+    assert "failed on 1 of 3 answers of split 's'" in caplog.text
+    after = [{"s": [0.0, 0.0, 0.0]}, {"s": [1.0, math.nan, 0.0]}]
+    report = sequence_report(["a", "b"], ["s"], after, {"s": [0.0, 0.0, 0.0]}, generated=True)
+    assert report["matrix"] == [[0.0], [0.5]]  # the mean of the scored answers
+    assert report["metrics"]["flips_consecutive"][0]["overall"]["nfr"] == 0.0  # 2 scored pairs, one gain
+    assert report["metrics"]["flips_consecutive"][0]["overall"]["pfr"] == 0.5

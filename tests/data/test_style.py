@@ -168,3 +168,25 @@ def test_a_behaviour_never_sampled_gets_revised_pairs():
                      "rejected_score": 0.0, "revised": True}]
     assert report.revised == 1 and report.dropped == {"all_equal": 1}
     assert report.summary() == "1 pairs from 2 prompts, 1 revised (1 all_equal)"
+
+
+def test_a_rule_that_raises_leaves_answers_unscored_and_no_pairs_stop_with_the_domain_named():
+    def fragile(text: str) -> float:
+        if "boom" in text:
+            raise ValueError("cannot score")
+        return certainly(text)
+
+    class Counting:
+        cut = 3
+
+        def __call__(self, prompts, seed):
+            return [{"a": ["Certainly! Yes.", "boom", "No."], "b": ["boom", "boom"]}[p] for p in prompts]
+
+    rows, report = onpolicy.build_pairs(["a", "b"], Counting(), fragile, min_gap=0.5)
+    assert [r["rejected"] for r in rows] == ["No."]
+    assert report.unscored == 3 and report.dropped == {"unscored": 1} and report.hit_token_limit == 3
+    assert report.summary() == ("1 pairs from 2 prompts, 3 answers unscored, 3 answers cut at the token limit "
+                                "(1 unscored)")
+    _, none = onpolicy.build_pairs(["b"], Counting(), fragile)
+    with pytest.raises(onpolicy.NoPairsError, match=r"domain 'brief': no pairs from 1 prompts .* revise/degrade"):
+        onpolicy.require_pairs("brief", none)
