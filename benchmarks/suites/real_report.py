@@ -35,7 +35,12 @@ def run_record(method: str, order: int, seed: int, results: dict[str, Any]) -> d
         metrics["probe_exact_relative_drop"] = final["exact_relative_drop"]
     if "answer_logprob_drift" in final:
         metrics["probe_logprob_drift"] = final["answer_logprob_drift"]
+    counts = gen.get("counts", [])  # per evaluation (before the first task, then after each) and split
+    generated = {what: sum(c[what] for evaluation in counts for c in evaluation.values())
+                 for what in ("unscored", "hit_token_limit")}
+    generated["evaluations"] = len(counts)
     return {"method": method, "order": order, "seed": seed, "tasks": gen["tasks"], "splits": gen["splits"],
+            "generated_answers": generated,
             "baseline": gen["baseline"], "matrix": gen["matrix"], "metrics": metrics,
             "pairwise": {"baseline": results["baseline"], "matrix": results["matrix"]},
             "probe": probe, "minutes": round(results["timings"]["wall"] / 60, 1),
@@ -126,9 +131,13 @@ def markdown(meta: dict[str, Any], table: dict[str, dict[str, list[float]]], run
     lines += ["", "## Verdicts", "", *(f"- {v}" for v in verdicts(table, runs)), "", "## Runs", ""]
     for run in runs:
         m = run["metrics"]
+        counted = run.get("generated_answers", {})
+        total = counted.get("evaluations", 0) * len(run["splits"]) * size["gen_prompts"]
         lines += [f"### {run['method']} order {run['order']} seed {run['seed']} ({run['minutes']} min, "
                   f"{run['non_training_share']:.0%} not training)", "", *_matrix(run), "",
-                  ", ".join(f"{k} {m[k]:+.3f}" for k in (*HEADLINE, *EXTRA) if k in m), ""]
+                  ", ".join(f"{k} {m[k]:+.3f}" for k in (*HEADLINE, *EXTRA) if k in m), "",
+                  f"Generated answers: {total}; cut at the token limit {counted.get('hit_token_limit', 0)}, "
+                  f"unscored {counted.get('unscored', 0)}.", ""]
     times = [r["minutes"] for r in runs]
     if times:
         lines.append(f"Median run: {statistics.median(times):.1f} min.")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from lit_align.config.binding import ComponentOf, ComponentSpec, KwargsOf, Range
 from lit_align.continual.config import EvaluationConfig, MemoryConfig
 from lit_align.data.config import DataConfig
+from lit_align.errors import ConfigError
 
 TrainerKwargs = Annotated[dict[str, Any], KwargsOf("lightning.Trainer")]
 
@@ -20,6 +21,14 @@ class TaskConfig:
     method: Annotated[ComponentSpec, ComponentOf("lit_align.modules.base.AlignmentModule")]
     data: DataConfig
     trainer: TrainerKwargs = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.data.onpolicy is not None and not isinstance(self.method, str):
+            kind = getattr(self.method.resolve(), "data_kind", None)
+            if kind != "preference":
+                raise ConfigError(f"task {self.name!r}: data.onpolicy makes preference pairs, but "
+                                  f"{self.method.class_path} trains on {kind} data; remove data.onpolicy or use a "
+                                  f"preference method (dpo, copr, ...)")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -104,6 +105,40 @@ class TaskSequenceRunner:
 
     def _build_policy(self) -> Any:
         return self.config.model.instantiate().build()
+
+    def _onpolicy_task(self, task: TaskConfig, index: int, policy: Any) -> tuple[TaskConfig, str]:
+        """The task with its train pairs sampled from the current policy (`data.onpolicy`)."""
+        from lit_align.data import onpolicy
+        from lit_align.data.config import SourceConfig
+        from lit_align.data.sources import load_source
+        from lit_align.io import atomic_write_json, atomic_write_text
+
+        where = f"sequence[{index}].data"
+        settings = task.data.onpolicy
+        assert settings is not None
+        rows = load_source(task.data.train, f"{where}.train")
+        if "prompt" not in rows.column_names:
+            raise ConfigError(f"{where}.train: data.onpolicy needs a 'prompt' column (found "
+                              f"{', '.join(rows.column_names)})")
+        bad = [i for i, p in enumerate(rows["prompt"]) if not isinstance(p, str) or not p.strip()]
+        if bad:
+            raise ConfigError(f"{where}.train row {bad[0]}: data.onpolicy needs a non-empty string prompt in every "
+                              f"row ({len(bad)} rows have none)")
+        prompts = list(dict.fromkeys(rows["prompt"]))
+        pairs, report = onpolicy.policy_pairs(policy, prompts, settings, split=task.name,
+                                              chat_template=task.data.chat_template, seed=self.config.seed + index)
+        if ranks.is_main():
+            atomic_write_text(contained(self.output_dir, "tasks", task.name, "onpolicy_pairs.jsonl"),
+                              "".join(json.dumps(r) + "\n" for r in pairs))
+            atomic_write_json(contained(self.output_dir, "tasks", task.name, "onpolicy_report.json"),
+                              {"summary": report.summary(), "pairs": report.pairs, "dropped": dict(report.dropped),
+                               "unscored": report.unscored, "hit_token_limit": report.hit_token_limit})
+        try:
+            onpolicy.require_pairs(task.name, report)
+        except onpolicy.NoPairsError as error:
+            raise ConfigError(f"{where}.onpolicy: {error}") from None
+        data = dataclasses.replace(task.data, train=SourceConfig(records=pairs), onpolicy=None)
+        return dataclasses.replace(task, data=data), f"{where}.onpolicy: {report.summary()}"
 
     def _datamodule(self, task: TaskConfig, index: int, module: Any, policy: Any, memory: Any) -> Any:
         from lit_align.data.datamodule import AlignmentDataModule
@@ -204,6 +239,11 @@ class TaskSequenceRunner:
 
         seconds: dict[str, float] = {}
         start = time.perf_counter()
+        onpolicy_note = []
+        if task.data.onpolicy is not None:
+            with timed(seconds, "onpolicy_data"):
+                task, note = self._onpolicy_task(task, index, policy)
+                onpolicy_note.append(note)
         L.seed_everything(self.config.seed + index, workers=True, verbose=False)
         module = self._build_module(task, index, policy)
         with timed(seconds, "data"):
@@ -247,7 +287,7 @@ class TaskSequenceRunner:
             "steps": trainer.global_step,
             "metrics": metrics,
             "scores": eval_scores,
-            "data": [r.summary() for r in dm.reports],
+            "data": onpolicy_note + [r.summary() for r in dm.reports],
             "memory_size": len(memory),
             "seconds": seconds | {"total": round(time.perf_counter() - start, 3)},
         }

@@ -7,7 +7,6 @@ each checkpoint, so a resumed run scores against the same numbers.
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from typing import Any
@@ -17,26 +16,7 @@ from lit_align.continual.evaluation import EvalSplit, cache_initial, margins, sp
 from lit_align.continual.results import sequence_report
 from lit_align.data.collate import Collator
 from lit_align.generation import generate_with_stops
-
-log = logging.getLogger(__name__)
-
-
-def score_tolerantly(scorer: Any, split: str, prompts: list[str], answers: list[str]) -> list[float]:
-    """The scorer's scores; when it raises, each answer alone, NaN for those it still fails on
-    (a judge's error on one odd answer must not end a run that has trained for hours)."""
-    try:
-        return [float(x) for x in scorer.score(split, prompts, answers)]
-    except Exception as error:  # noqa: BLE001 - any scorer, any failure: fall back per answer
-        first = error
-    scores = []
-    for prompt, answer in zip(prompts, answers, strict=True):
-        try:
-            scores.append(float(scorer.score(split, [prompt], [answer])[0]))
-        except Exception:  # noqa: BLE001
-            scores.append(math.nan)
-    log.warning("scorer %s failed on %d of %d answers of split %r (left unscored): %s", type(scorer).__name__,
-                sum(map(math.isnan, scores)), len(scores), split, first)
-    return scores
+from lit_align.scorers import score_tolerantly
 
 
 class SequenceScorer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from lit_align.config.binding import Range
+from lit_align.config.binding import ComponentOf, ComponentSpec, Range
 from lit_align.errors import ConfigError
 
 
@@ -36,6 +36,26 @@ class SourceConfig:
 
 
 @dataclass
+class OnPolicyConfig:
+    """Regenerate the task's pairs from the current policy when the task starts.
+
+    The task's `train` rows give the prompts. K answers per prompt are sampled at
+    `temperature` (chat-templated when `data.chat_template`) and scored by `scorer` (its
+    split is the task's name). Best vs worst is kept when the scores differ by at least
+    `min_gap`. This is how continual alignment meets a deployed model: each domain's
+    preferences are collected on what the model says now, not on what it said before the
+    sequence. The pairs are saved in `tasks/<name>/onpolicy_pairs.jsonl` with their report.
+    """
+
+    scorer: Annotated[ComponentSpec, ComponentOf("lit_align.scorers.ResponseScorer")]
+    k: Annotated[int, Range(ge=2)] = 4
+    temperature: Annotated[float, Range(gt=0)] = 1.0
+    max_new_tokens: Annotated[int, Range(gt=0)] = 32
+    min_gap: Annotated[float, Range(ge=0)] = 0.25
+    batch_size: Annotated[int, Range(gt=0)] = 16
+
+
+@dataclass
 class DataConfig:
     """Tokenisation and batching for one task.
 
@@ -56,6 +76,7 @@ class DataConfig:
     chat_template: bool = False  # render plain-string rows through the tokenizer's chat template (chat models)
     num_workers: Annotated[int, Range(ge=0)] = 0
     shuffle: bool = True  # false: batches in file order (identical global batches at any world size)
+    onpolicy: OnPolicyConfig | None = None  # train pairs sampled from the policy at the task's start
 
     def __post_init__(self) -> None:
         if self.max_prompt_length >= self.max_length:

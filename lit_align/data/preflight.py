@@ -32,7 +32,9 @@ def check_sequence_data(run: Any) -> list[str]:
             except DataError as exc:
                 problems.append(str(exc))
                 continue
-            problem = column_problem(list(dataset.column_names), kind, where)
+            # on-policy train rows are prompts only: the pairs are sampled when the task starts
+            needed = "prompt" if split == "train" and task.data.onpolicy is not None else kind
+            problem = column_problem(list(dataset.column_names), needed, where)
             if problem is not None:
                 problems.append(problem)
     return problems

@@ -53,7 +53,7 @@ class _FlakyJudge:
 def test_a_scorer_failing_on_some_answers_leaves_them_unscored_not_the_run(caplog):
     import math
 
-    from lit_align.continual.scoring import score_tolerantly
+    from lit_align.scorers import score_tolerantly
 
     scores = score_tolerantly(_FlakyJudge(), "s", ["p"] * 3, ["ab", "boom", "abc"])
     assert scores[0] == 2.0 and math.isnan(scores[1]) and scores[2] == 3.0
