@@ -75,7 +75,30 @@ def select_layers(model: Any, targets: list[str] | str = "lora") -> list[Tracked
             raise ConfigError(
                 f"influence params: no linear layer matches {patterns}; linear layers include: {sample}"
             )
+    tied = _tied_elsewhere(model, picked)
+    if tied:
+        layer, other = tied[0]
+        raise ConfigError(
+            f"influence params: {layer}.weight is tied to {other} ({len(tied)} such layer(s)), so a hook on "
+            f"{layer} would see only part of that weight's gradient; leave it out (params: 'lora', or a pattern "
+            f"that does not match {layer})"
+        )
     return [TrackedLayer(n, m, transposed=_is_conv1d(m)) for n, m in picked]
+
+
+def _tied_elsewhere(model: Any, picked: list[tuple[str, torch.nn.Module]]) -> list[tuple[str, str]]:
+    """(layer, other parameter name) for each picked layer whose weight is also registered under
+    another name, e.g. a language-model head tied to the input embeddings."""
+    names: dict[int, list[str]] = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        names.setdefault(id(param), []).append(name)
+    found = []
+    for layer_name, module in picked:
+        own = f"{layer_name}.weight" if layer_name else "weight"
+        others = [n for n in names.get(id(module.weight), []) if n != own]
+        if others:
+            found.append((layer_name, others[0]))
+    return found
 
 
 @dataclass
@@ -96,6 +119,11 @@ def capture(layers: list[TrackedLayer]) -> Iterator[Captured]:
     handles = []
     for layer in layers:
         def forward_hook(module: Any, args: tuple, output: torch.Tensor, name: str = layer.name) -> None:
+            if name in seen.inputs:  # a second call would overwrite the first's input and gradient
+                raise ConfigError(
+                    f"influence params: {name} is called more than once per forward (a layer reused inside the "
+                    f"network), so its gradient is a sum over calls the hooks cannot pair; leave it out"
+                )
             seen.inputs[name] = args[0].detach()
             if output.requires_grad:
                 output.register_hook(lambda grad, n=name: seen.output_grads.__setitem__(n, grad.detach()))

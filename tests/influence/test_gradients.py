@@ -66,3 +66,26 @@ def test_layer_selection_errors_name_the_fix():
         select_layers(policy.model, "lora")
     with pytest.raises(ConfigError, match=r"no linear layer matches \['\*\.nothing'\].*linear layers include"):
         select_layers(policy.model, ["*.nothing"])
+
+
+def test_a_tied_head_and_a_reused_layer_are_refused_not_half_counted():
+    from lit_align.influence.layers import capture
+
+    policy = tiny_policy()  # GPT-2 ties lm_head.weight to the token embeddings
+    assert policy.model.lm_head.weight is policy.model.transformer.wte.weight
+    with pytest.raises(ConfigError, match=r"lm_head\.weight is tied to transformer\.wte\.weight .* leave it out"):
+        select_layers(policy.model, ["lm_head"])
+    assert [layer.name for layer in select_layers(policy.model, ["*.mlp.c_fc"])]  # untied layers still fine
+
+    class Twice(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.layer(self.layer(x))
+
+    model = Twice()
+    layers = select_layers(model, ["layer"])
+    with pytest.raises(ConfigError, match="layer is called more than once per forward"), capture(layers):
+        model(torch.ones(1, 2, 3, requires_grad=True)).sum().backward()
