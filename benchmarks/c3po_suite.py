@@ -74,7 +74,7 @@ def fit(method: str, data: Path, base: Path, seed: int, out: Path, args: argpars
 
 
 def typed(raw: dict[str, Any]) -> Any:
-    from lit_align.config.binding import build
+    from lit_align.binding import build
     from lit_align.feedback.build import FeedbackDataConfig
 
     return build(raw, FeedbackDataConfig, "c3po suite")

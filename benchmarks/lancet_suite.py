@@ -98,7 +98,7 @@ def measure(model_dir: Path, probes: list[str], utility: dict[str, list[str]]) -
 
 
 def recall(model_dir: Path, train_file: str, work: Path, args: argparse.Namespace, seed: int) -> dict[str, Any]:
-    from lit_align.config.binding import build
+    from lit_align.binding import build
     from lit_align.influence.recall import InfluenceConfig, read_ranking, recall_at_k, run_influence
 
     queries = write_jsonl(work / "queries.jsonl", [{"prompt": p} for p in explain_prompts(24, f"query-{seed}")])

@@ -38,34 +38,16 @@ LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "
 SAMPLING = {"k": 4, "temperature": 1.0, "max_new_tokens": 32, "min_gap": 0.25}
 
 
-class PolicySampler:
-    """K chat-templated answers per prompt from the policy; counts the answers cut at the limit."""
-
-    def __init__(self, policy, settings: dict) -> None:
-        from lit_align.generation import Sampling
-
-        self.policy, self.k, self.cut = policy, settings["k"], 0
-        self.sampling = Sampling(max_new_tokens=settings["max_new_tokens"], temperature=settings["temperature"],
-                                 batch_size=16)
-
-    def __call__(self, prompts: list[str], seed: int) -> list[list[str]]:
-        from lit_align.data.records import render_prompt
-        from lit_align.generation import generate_with_stops
-
-        rendered = [render_prompt({"prompt": [{"role": "user", "content": p}]}, self.policy.tokenizer).prompt
-                    for p in prompts for _ in range(self.k)]
-        flat, cut = generate_with_stops(self.policy.model, self.policy.tokenizer, rendered, self.sampling, seed)
-        self.cut += sum(cut)
-        return [flat[i * self.k : (i + 1) * self.k] for i in range(len(prompts))]
-
-
 def build(args) -> None:
+    from lit_align.continual.onpolicy import PolicySampler
     from lit_align.data import onpolicy
     from lit_align.data.style import DOMAINS, split_prompts
+    from lit_align.generation import Sampling
     from lit_align.models import GGUFModelSpec
 
     policy = GGUFModelSpec(gguf="smollm2-135m-instruct").build()
     model_hash = onpolicy.weights_hash(policy.model)
+    sampling = Sampling(max_new_tokens=SAMPLING["max_new_tokens"], temperature=SAMPLING["temperature"], batch_size=16)
     report = {"model": "smollm2-135m-instruct", "model_hash": model_hash, "sampling": SAMPLING, "domains": {}}
     if (DATA / "build_report.json").is_file():  # a build of some domains keeps the others' entries
         report["domains"] = json.loads((DATA / "build_report.json").read_text())["domains"]
@@ -84,9 +66,13 @@ def build(args) -> None:
             key = onpolicy.cache_key(model_hash, domain, settings)
             seed = zlib.crc32(f"{domain}-{split}".encode()) % 10_000  # stable across processes, unlike hash()
             spec = DOMAINS[domain]
-            rows, pairs = onpolicy.cached_pairs(CACHE, key, lambda p=prompts, d=spec, s=seed: onpolicy.build_pairs(
-                p, PolicySampler(policy, SAMPLING), d.rule, min_gap=SAMPLING["min_gap"], seed=s, revise=d.revise,
-                degrade=d.degrade))
+            sampler = PolicySampler(policy, SAMPLING["k"], sampling, chat_template=True)
+
+            def pairs_of(p=prompts, d=spec, s=seed, f=sampler):
+                return onpolicy.build_pairs(p, f, d.rule, min_gap=SAMPLING["min_gap"], seed=s, revise=d.revise,
+                                            degrade=d.degrade)
+
+            rows, pairs = onpolicy.cached_pairs(CACHE, key, pairs_of)
             try:
                 onpolicy.require_pairs(domain, pairs)
             except onpolicy.NoPairsError as error:
@@ -146,6 +132,8 @@ def run(args) -> None:
     for seed in args.seeds:
         for o, order in enumerate(orders):
             for method in args.methods:
+                if method == "multitask" and o > 0:  # one task over the union: no order to vary
+                    continue
                 name = f"{method}-o{o}-s{seed}"
                 planned.append((name, method, o, seed,
                                 real.run_config(method, order, seed, output_dir=work / "runs" / name, size=size)))

@@ -26,8 +26,8 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from lit_align.config.validate import validate_config
     from lit_align.errors import ConfigError
+    from lit_align.validation.config import validate_config
 
     problems = validate_config(_load(args), check_data=not args.skip_data, check_machine=not args.skip_machine)
     if problems:
@@ -44,10 +44,10 @@ def cmd_print_config(args: argparse.Namespace) -> int:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from lit_align.config.validate import parse_run_config
     from lit_align.continual.runner import TaskSequenceRunner
     from lit_align.scale.launch import launch_local_ranks
     from lit_align.scale.strategies import processes_per_node
+    from lit_align.validation.config import parse_run_config
 
     raw = _load(args)
     config = parse_run_config(raw)
@@ -63,8 +63,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from lit_align.config.validate import parse_run_config
     from lit_align.evaluate import evaluate_run
+    from lit_align.validation.config import parse_run_config
 
     raw = _load(args)
     evaluate_run(parse_run_config(raw), checkpoint=args.checkpoint)
@@ -74,7 +74,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lit_align.tracking.compare import markdown_table, rows_from_dirs, rows_from_mlflow, write_comparison
+    from lit_align.compare import markdown_table, rows_from_dirs, rows_from_mlflow, write_comparison
 
     if bool(args.experiment) == bool(args.runs):
         from lit_align.errors import UserError
@@ -83,8 +83,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.experiment:
         _check_tracking_uri(args.tracking_uri)
     rows = rows_from_mlflow(args.tracking_uri, args.experiment) if args.experiment else rows_from_dirs(args.runs)
-    paths = write_comparison(rows, Path(args.out))
     print(markdown_table(rows), end="")
+    if args.out is None:  # no place was given: print only, never write into the working directory
+        print("(pass --out DIR to also write comparison.md, comparison.csv and comparison.png)")
+        return 0
+    paths = write_comparison(rows, Path(args.out))
     print(f"written: {', '.join(str(p) for p in paths)}")
     return 0
 
@@ -128,7 +131,7 @@ def cmd_compat(args: argparse.Namespace) -> int:
 
 def _add_compat_parser(sub: Any) -> None:
     text = "negative/positive flips between an old and a new model (a release gate with --max-nfr)"
-    p = sub.add_parser("compat", parents=[COMMON], help=text, description=text)
+    p = _command(sub, "compat", text, cmd_compat)
     p.add_argument("--old", required=True, help="old model: a Hugging Face directory (e.g. tasks/<name>/model) or id")
     p.add_argument("--new", required=True, help="new model, the same way")
     p.add_argument("--data", required=True, metavar="YAML", help="splits to compare on (see docs/methods/muscle.md)")
@@ -137,7 +140,6 @@ def _add_compat_parser(sub: Any) -> None:
     p.add_argument("--experiment", default="lit-align-compat", help="MLflow experiment name")
     p.add_argument("--max-nfr", type=float, help="exit 1 when the overall negative flip rate is above this")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_compat)
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -168,11 +170,11 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def _add_feedback_parser(sub: Any) -> None:
     text = "C3PO data from verbal feedback: build (cached) or eval (S_in, S_out, S_overall)"
-    p = sub.add_parser("feedback", parents=[COMMON], help=text, description=text)
+    p = _command(sub, "feedback", text, cmd_feedback)
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, help_text in (("build", "generate and cache a feedback's train/test data"),
                               ("eval", "score an adapted model on the feedback's test prompts")):
-        a = actions.add_parser(action, parents=[COMMON], help=help_text, description=help_text)
+        a = _command(actions, action, help_text, cmd_feedback)
         a.add_argument("--config", "-c", required=True, metavar="YAML", help="feedback data config "
                        "(docs/methods/c3po.md)")
         a.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotlist overrides, e.g. n_in=64")
@@ -181,7 +183,6 @@ def _add_feedback_parser(sub: Any) -> None:
         else:
             a.add_argument("--model", metavar="DIR", help="the adapted model (an exported directory)")
             a.add_argument("--out", help="write the report as JSON here")
-        a.set_defaults(func=cmd_feedback)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -194,11 +195,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _add_export_parser(sub: Any) -> None:
     text = "write the policy of a run's last completed task (any checkpoint, sharded too) as a HF model directory"
-    p = sub.add_parser("export", parents=[COMMON], help=text, description=text)
+    p = _command(sub, "export", text, cmd_export)
     p.add_argument("--run", required=True, metavar="DIR", help="the run's output_dir")
     p.add_argument("--out", metavar="DIR", help="target directory (default <run>/export/<task>)")
     p.add_argument("--no-merge-lora", action="store_true", help="write only the LoRA adapter (load with peft)")
-    p.set_defaults(func=cmd_export)
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
@@ -211,13 +211,12 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 def _add_compose_parser(sub: Any) -> None:
     text = "add the weight deltas of several updates of one base (e.g. per-feedback C3PO adapters)"
-    p = sub.add_parser("compose", parents=[COMMON], help=text, description=text)
+    p = _command(sub, "compose", text, cmd_compose)
     p.add_argument("--base", required=True, help="the base model directory all updates started from")
     p.add_argument("--updates", nargs="+", required=True, metavar="DIR",
                    help="exported model directories or LoRA adapter directories")
     p.add_argument("--weights", nargs="+", type=float, help="one weight per update (default 1 each)")
     p.add_argument("--out", required=True, help="directory for the composed model")
-    p.set_defaults(func=cmd_compose)
 
 
 def cmd_influence(args: argparse.Namespace) -> int:
@@ -262,39 +261,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands: list[tuple[str, str, Callable[[argparse.Namespace], int]]] = [
-        ("fit", "train the configured sequence of tasks", cmd_fit),
-        ("validate", "check a config against every constructor signature; builds nothing", cmd_validate),
-        ("print-config", "print the merged, resolved config", cmd_print_config),
-        ("evaluate", "score a model or exported checkpoint on the configured eval data", cmd_evaluate),
-        ("influence", "rank training rows by their influence on undesirable outputs (LANCET recall)",
-         cmd_influence),
-    ]
-    compare = sub.add_parser("compare", parents=[COMMON], help="compare sequence metrics of several runs",
-                             description="compare sequence metrics of several runs")
-    compare.add_argument("--experiment", help="MLflow experiment holding the runs")
-    compare.add_argument("--tracking-uri", help="MLflow tracking URI of the runs (a run's own store is "
-                                                "sqlite:///<output_dir>/mlflow.db)")
-    compare.add_argument("--runs", nargs="+", metavar="DIR", help="output directories of runs")
-    compare.add_argument("--out", default="comparison", help="directory for the table, CSV and plot")
-    compare.set_defaults(func=cmd_compare)
-    _add_compat_parser(sub)
-    _add_feedback_parser(sub)
-    _add_compose_parser(sub)
-    _add_export_parser(sub)
-    for name, help_text, func in commands:
-        p = sub.add_parser(name, parents=[COMMON], help=help_text, description=help_text)
-        _add_config_args(p)
-        p.set_defaults(func=func)
-        if name == "validate":
-            p.add_argument("--skip-data", action="store_true",
-                           help="check the config only, not that data sources open (e.g. hub data not here)")
-            p.add_argument("--skip-machine", action="store_true",
-                           help="do not check Trainer arguments against this machine (a config for a GPU cluster)")
-        if name == "evaluate":
-            p.add_argument("--checkpoint", metavar="DIR",
-                           help="an exported model directory (default: the configured model)")
+    for add in (_add_config_commands, _add_compare_parser, _add_compat_parser, _add_feedback_parser,
+                _add_compose_parser, _add_export_parser):
+        add(sub)
     return parser
+
+
+def _command(sub: Any, name: str, text: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """The one way a command is declared: its help, the common options, its function."""
+    p: argparse.ArgumentParser = sub.add_parser(name, parents=[COMMON], help=text, description=text)
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_config_commands(sub: Any) -> None:
+    """The commands that read a run config (--config and KEY=VALUE overrides)."""
+    fit = _command(sub, "fit", "train the configured sequence of tasks", cmd_fit)
+    validate = _command(sub, "validate", "check a config against every constructor signature; builds nothing",
+                        cmd_validate)
+    validate.add_argument("--skip-data", action="store_true",
+                          help="check the config only, not that data sources open (e.g. hub data not here)")
+    validate.add_argument("--skip-machine", action="store_true",
+                          help="do not check Trainer arguments against this machine (a config for a GPU cluster)")
+    show = _command(sub, "print-config", "print the merged, resolved config", cmd_print_config)
+    evaluate = _command(sub, "evaluate", "score a model or exported checkpoint on the configured eval data",
+                        cmd_evaluate)
+    evaluate.add_argument("--checkpoint", metavar="DIR",
+                          help="an exported model directory (default: the configured model)")
+    influence = _command(sub, "influence",
+                         "rank training rows by their influence on undesirable outputs (LANCET recall)", cmd_influence)
+    for p in (fit, validate, show, evaluate, influence):
+        _add_config_args(p)
+
+
+def _add_compare_parser(sub: Any) -> None:
+    p = _command(sub, "compare", "compare sequence metrics of several runs", cmd_compare)
+    p.add_argument("--experiment", help="MLflow experiment holding the runs")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI of the runs (a run's own store is "
+                                          "sqlite:///<output_dir>/mlflow.db)")
+    p.add_argument("--runs", nargs="+", metavar="DIR", help="output directories of runs")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="also write the table, CSV and plot here (default: print only)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

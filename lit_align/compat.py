@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
+from lit_align.binding import ComponentOf, ComponentSpec, Range
+from lit_align.config.data import SourceConfig
 from lit_align.continual.metrics import continuous_flips, flip_rates, inconsistency_flip_rate
-from lit_align.data.config import SourceConfig
 from lit_align.data.records import BadRow, render_sft
 
 Similarity = Literal["exact", "token_f1"]
@@ -185,7 +185,7 @@ def run_compat(old_path: str, new_path: str, cfg: CompatConfig, seed: int = 0) -
 
 # -- the command's outputs ------------------------------------------------------------------------
 def load_compat_config(path: str) -> CompatConfig:
-    from lit_align.config.validate import load_typed_config
+    from lit_align.validation.config import load_typed_config
 
     return load_typed_config(path, CompatConfig, "--data")[0]
 

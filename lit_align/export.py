@@ -1,33 +1,11 @@
-"""Save a trained policy as a Hugging Face model directory that serves anywhere."""
+"""`lit-align export`: a finished (or interrupted) run's last policy as a Hugging Face model
+directory. A command module: it reads run state and configs, so it sits above them."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-ADAPTER_SUBDIR = "adapter"
-
-
-def export_policy(policy: Any, directory: str | Path, *, merge_lora: bool = True) -> Path:
-    """Write model + tokenizer with `save_pretrained` (safetensors).
-
-    With LoRA, `merge_lora` folds the adapter into a copy of the base weights so
-    the directory loads with plain `AutoModelForCausalLM.from_pretrained`, and the
-    adapter alone (a few MB, for `peft` or `lit-align compose`) goes to `adapter/`
-    inside it; without `merge_lora` only the adapter is written, at `directory`.
-    """
-    import copy
-
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    model = policy.model
-    if policy.is_peft and merge_lora:
-        model.save_pretrained(out / ADAPTER_SUBDIR, safe_serialization=True)
-        policy.tokenizer.save_pretrained(out / ADAPTER_SUBDIR)
-        model = copy.deepcopy(model).merge_and_unload()
-    model.save_pretrained(out, safe_serialization=True)
-    policy.tokenizer.save_pretrained(out)
-    return out
+from lit_align.hf_export import export_policy
 
 
 def export_run(run_dir: str | Path, out: str | Path | None = None, *, merge_lora: bool = True) -> tuple[Path, str]:
@@ -36,10 +14,10 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, *, merge_lora
     import json
 
     from lit_align.config.load import load_config
-    from lit_align.config.validate import parse_run_config
     from lit_align.continual.paths import contained
     from lit_align.continual.state import STATE_FILE, load_checkpoint
     from lit_align.errors import UserError
+    from lit_align.validation.config import parse_run_config
 
     run = Path(run_dir)
     state_path, config_path = run / STATE_FILE, run / "config.yaml"

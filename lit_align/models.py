@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.errors import ConfigError
 
 Dtype = Literal["float32", "bfloat16", "float16", "auto"]

@@ -41,7 +41,7 @@ def test_overall_weights_splits_by_size():
 
 @pytest.fixture
 def two_models(tmp_path):
-    from lit_align.export import export_policy
+    from lit_align.hf_export import export_policy
     from lit_align.models import TinyModelSpec
 
     paths = []

@@ -6,10 +6,10 @@ import typing
 import pytest
 import yaml
 
-from lit_align.config.binding import check
+from lit_align.binding import check
 from lit_align.config.load import load_config
 from lit_align.config.schema import TaskConfig
-from lit_align.config.validate import validate_config
+from lit_align.validation.config import validate_config
 from tests.conftest import REPO
 
 BLOCKS = [

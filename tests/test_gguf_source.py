@@ -80,7 +80,7 @@ def test_spec_problems_and_position_limit_need_no_weights(tmp_path):
 
 
 def test_validate_checks_max_length_against_the_gguf_context(tmp_path):
-    from lit_align.config.validate import validate_config
+    from lit_align.validation.config import validate_config
 
     cfg = {"model": {"class_path": "gguf", "init_args": {"gguf": str(_write_gguf(tmp_path / "m.gguf", "llama", 128))}},
            "sequence": [{"name": "t", "method": {"class_path": "dpo"},

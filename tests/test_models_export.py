@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lit_align.errors import ConfigError
-from lit_align.export import export_policy
+from lit_align.hf_export import export_policy
 from lit_align.models import HFModelSpec, LoraConfig, Policy, TinyModelSpec, apply_lora
 
 

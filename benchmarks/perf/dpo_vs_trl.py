@@ -73,7 +73,7 @@ def run_lit_align(steps: int, precision: str, epochs: int, logprobs: str) -> dic
     import lightning as L
     import torch
 
-    from lit_align.data.config import DataConfig, SourceConfig
+    from lit_align.config.data import DataConfig, SourceConfig
     from lit_align.data.datamodule import AlignmentDataModule
     from lit_align.modules.base import TaskContext
     from lit_align.modules.dpo import DPOModule

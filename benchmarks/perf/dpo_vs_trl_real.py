@@ -106,7 +106,7 @@ def run_lit_align(rows: list[dict], epochs: int, full: bool, clock: StepClock, c
     import lightning as L
     from lightning.pytorch.callbacks import Callback
 
-    from lit_align.data.config import DataConfig, SourceConfig
+    from lit_align.config.data import DataConfig, SourceConfig
     from lit_align.data.datamodule import AlignmentDataModule
     from lit_align.modules.base import TaskContext
     from lit_align.modules.dpo import DPOModule

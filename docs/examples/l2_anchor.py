@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.modules.base import TaskContext
 from lit_align.modules.dpo import DPOModule
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, KwargsOf, Range
-from lit_align.continual.config import EvaluationConfig, MemoryConfig
-from lit_align.data.config import DataConfig
+from lit_align.binding import ComponentOf, ComponentSpec, KwargsOf, Range
+from lit_align.config.continual import EvaluationConfig, MemoryConfig
+from lit_align.config.data import DataConfig
 from lit_align.errors import ConfigError
 
 TrainerKwargs = Annotated[dict[str, Any], KwargsOf("lightning.Trainer")]

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from lit_align.config.data import SourceConfig
 from lit_align.config.schema import RunConfig
 from lit_align.data.collate import Collator
-from lit_align.data.config import SourceConfig
 from lit_align.data.records import column_problem
 from lit_align.data.sources import load_source
 from lit_align.data.tokenize import TokenizeSettings, tokenize_dataset

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from lit_align.continual.config import MemoryConfig
+from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory_policies import SCORE_KEY, MemoryPolicy, Row
 from lit_align.io import atomic_write_json
 

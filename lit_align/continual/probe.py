@@ -19,28 +19,14 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import torch
 
-from lit_align.config.binding import Range
-from lit_align.data.config import SourceConfig
+from lit_align.config.continual import ProbeConfig
 from lit_align.generation import Sampling, generate
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ProbeConfig:
-    """`data`: rows with a `prompt` (string) and optionally `answer`: a string, or a list of
-    accepted strings (one type per file: a file is one Arrow table)."""
-
-    data: SourceConfig
-    max_new_tokens: Annotated[int, Range(gt=0)] = 24
-    batch_size: Annotated[int, Range(gt=0)] = 16
-    chat_template: bool = True  # render prompts with the tokenizer's chat template
-    warn_drop: Annotated[float, Range(gt=0, le=1)] = 0.10
 
 
 def contains_answer(text: str, accepted: list[str]) -> bool:

@@ -41,8 +41,6 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "num_sanity_val_steps": 0,
     "log_every_n_steps": 10,
 }
-# test hook: exit abruptly right after committing the task with this index (resume tests)
-FAIL_AFTER_TASK_ENV = "LIT_ALIGN_FAIL_AFTER_TASK"
 
 
 def quiet_third_party() -> None:
@@ -68,6 +66,19 @@ def timed(seconds: dict[str, float], *names: str) -> Iterator[None]:
         spent = time.perf_counter() - start
         for name in names:
             seconds[name] = round(seconds.get(name, 0.0) + spent, 3)
+
+
+@dataclasses.dataclass
+class SequenceParts:
+    """What moves from task to task: the policy (rebuilt after a sharded fit), the replay
+    memory, the state a method hands its successor (EWC's Fisher, COPR's multipliers), the
+    scorer that evaluates every split, and the tracker."""
+
+    policy: Any
+    memory: Any  # ReplayMemory
+    scoring: SequenceScorer
+    tracker: Any  # SequenceTracker
+    method_state: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class TaskSequenceRunner:
@@ -108,8 +119,9 @@ class TaskSequenceRunner:
 
     def _onpolicy_task(self, task: TaskConfig, index: int, policy: Any) -> tuple[TaskConfig, str]:
         """The task with its train pairs sampled from the current policy (`data.onpolicy`)."""
+        from lit_align.config.data import SourceConfig
+        from lit_align.continual.onpolicy import policy_pairs
         from lit_align.data import onpolicy
-        from lit_align.data.config import SourceConfig
         from lit_align.data.sources import load_source
         from lit_align.io import atomic_write_json, atomic_write_text
 
@@ -125,7 +137,7 @@ class TaskSequenceRunner:
             raise ConfigError(f"{where}.train row {bad[0]}: data.onpolicy needs a non-empty string prompt in every "
                               f"row ({len(bad)} rows have none)")
         prompts = list(dict.fromkeys(rows["prompt"]))
-        pairs, report = onpolicy.policy_pairs(policy, prompts, settings, split=task.name,
+        pairs, report = policy_pairs(policy, prompts, settings, split=task.name,
                                               chat_template=task.data.chat_template, seed=self.config.seed + index)
         if ranks.is_main():
             atomic_write_text(contained(self.output_dir, "tasks", task.name, "onpolicy_pairs.jsonl"),
@@ -152,6 +164,10 @@ class TaskSequenceRunner:
             dm.mix_in_replay(memory.sample(round(ratio / (1 - ratio) * len(dm.train_set)), columns))
         return dm
 
+    def after_commit(self, index: int) -> None:
+        """Called on every rank once task `index` is committed (its checkpoint and state.json
+        written): a subclass may notify or snapshot here; the resume tests die here."""
+
     # -- the sequence ----------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         """On every rank of a multi-process run; rank 0 alone holds the lock and writes files."""
@@ -162,7 +178,6 @@ class TaskSequenceRunner:
 
     def _run(self) -> dict[str, Any]:
         import lightning as L
-        import torch
 
         from lit_align.continual.display import SequenceDisplay
         from lit_align.continual.evaluation import build_eval_splits
@@ -191,13 +206,13 @@ class TaskSequenceRunner:
         display.trainable(trainable)
         splits = build_eval_splits(cfg, policy.tokenizer)
         scoring = SequenceScorer(cfg, policy, splits)
-        memory = ReplayMemory(cfg.memory, seed=cfg.seed)
-        method_state: dict[str, torch.Tensor] = {}
+        parts = SequenceParts(policy=policy, memory=ReplayMemory(cfg.memory, seed=cfg.seed), scoring=scoring,
+                              tracker=tracker)
         if state.checkpoint is not None:
             ckpt = contained(self.output_dir, state.checkpoint)
-            method_state, stored = S.load_checkpoint(ckpt, policy.model)
+            parts.method_state, stored = S.load_checkpoint(ckpt, policy.model)
             scoring.restore(stored)
-            memory = ReplayMemory.load(ckpt / "memory.json", cfg.memory)
+            parts.memory = ReplayMemory.load(ckpt / "memory.json", cfg.memory)
             display.resumed(len(state.completed))
         elif cfg.evaluation.reference_task is None:
             scoring.set_reference()  # the untrained model is the fixed reference
@@ -206,23 +221,21 @@ class TaskSequenceRunner:
             if index < len(state.completed):
                 continue
             display.task_start(index)
-            result, method_state, policy = self._run_task(index, task, policy, memory, method_state, scoring,
-                                                          tracker)
+            result = self._run_task(index, task, parts)
             report = scoring.report()
             state.task_results.append(result)
             previous = state.checkpoint
             state.checkpoint = f"checkpoints/{index:03d}-{task.name}"
             state.completed.append(task.name)
             with timed(result["seconds"], "checkpoint", "total"):
-                S.save_checkpoint(self.output_dir, state.checkpoint, model=policy.model, method_state=method_state,
-                                  memory=memory, margins=scoring.stored())
+                S.save_checkpoint(self.output_dir, state.checkpoint, model=parts.policy.model,
+                                  method_state=parts.method_state, memory=parts.memory, margins=scoring.stored())
                 if main:
                     self._write_results(report, state, scoring)
                     S.commit(self.output_dir, state, previous)
                 ranks.barrier()
             display.task_end(index, result, report)
-            if os.environ.get(FAIL_AFTER_TASK_ENV) == str(index):
-                os._exit(137)  # simulate a kill -9 right after the commit
+            self.after_commit(index)
 
         report = scoring.report()
         paths = self._write_results(report, state, scoring, final=True) if main else []
@@ -231,7 +244,9 @@ class TaskSequenceRunner:
         display.finish(report, state.task_results)
         return {"report": report, "tasks": state.task_results}
 
-    def _run_task(self, index, task, policy, memory, method_state, scoring, tracker):
+    def _run_task(self, index: int, task: TaskConfig, parts: SequenceParts) -> dict[str, Any]:
+        """Train one task and evaluate every split; updates `parts` in place, returns the
+        task's entry of results.json."""
         import lightning as L
 
         from lit_align.modules.base import TaskContext
@@ -242,17 +257,17 @@ class TaskSequenceRunner:
         onpolicy_note = []
         if task.data.onpolicy is not None:
             with timed(seconds, "onpolicy_data"):
-                task, note = self._onpolicy_task(task, index, policy)
+                task, note = self._onpolicy_task(task, index, parts.policy)
                 onpolicy_note.append(note)
         L.seed_everything(self.config.seed + index, workers=True, verbose=False)
-        module = self._build_module(task, index, policy)
+        module = self._build_module(task, index, parts.policy)
         with timed(seconds, "data"):
-            dm = self._datamodule(task, index, module, policy, memory)
-        context = TaskContext(name=task.name, index=index, datamodule=dm, memory=memory,
-                              method_state=dict(method_state), build_initial_model=self._build_initial_model)
+            dm = self._datamodule(task, index, module, parts.policy, parts.memory)
+        context = TaskContext(name=task.name, index=index, datamodule=dm, memory=parts.memory,
+                              method_state=dict(parts.method_state), build_initial_model=self._build_initial_model)
         with timed(seconds, "reference_caching"):
             module.on_task_start(context)
-        logger = tracker.task_logger(task.name, index, task.method.class_path, self.raw_config["sequence"][index])
+        logger = parts.tracker.task_logger(task.name, index, task.method.class_path, self.raw_config["sequence"][index])
         trainer = L.Trainer(**self._trainer_kwargs(task, logger))
         with timed(seconds, "train"):
             self.stop.trainer = trainer
@@ -265,22 +280,22 @@ class TaskSequenceRunner:
             finally:
                 self.stop.trainer = None
             self.stop.check()  # a Ctrl-C during fit: nothing of this task is evaluated or committed
-            policy = rebuild_if_sharded(trainer, module, self._build_policy) or policy
-            scoring.policy = policy
+            parts.policy = rebuild_if_sharded(trainer, module, self._build_policy) or parts.policy
+            parts.scoring.policy = parts.policy
         with timed(seconds, "method_end"):
-            method_state = module.on_task_end(context)
+            parts.method_state = module.on_task_end(context)
             scores = module.select_for_memory(context)
-            if memory.config.enabled:  # materialise the task's rows only when a memory keeps some
-                memory.add(task.name, [row | {"task": task.name} for row in dm.own_rows()], scores)
+            if parts.memory.config.enabled:  # materialise the task's rows only when a memory keeps some
+                parts.memory.add(task.name, [row | {"task": task.name} for row in dm.own_rows()], scores)
         with timed(seconds, "evaluation"):
-            eval_scores = scoring.after_task(task.name)
+            eval_scores = parts.scoring.after_task(task.name)
         with timed(seconds, "export"):
             last = index == len(self.config.sequence) - 1
             wanted = self.config.export == "every_task" or (self.config.export == "last" and last)
             if wanted and ranks.is_main():
                 module.export(contained(self.output_dir, "tasks", task.name))
         metrics = {k: round(float(v), 6) for k, v in sorted(trainer.callback_metrics.items())}
-        tracker.log_task_end(logger, eval_scores, step=index)
+        parts.tracker.log_task_end(logger, eval_scores, step=index)
         result = {
             "name": task.name,
             "method": type(module).__name__,
@@ -288,10 +303,10 @@ class TaskSequenceRunner:
             "metrics": metrics,
             "scores": eval_scores,
             "data": onpolicy_note + [r.summary() for r in dm.reports],
-            "memory_size": len(memory),
+            "memory_size": len(parts.memory),
             "seconds": seconds | {"total": round(time.perf_counter() - start, 3)},
         }
-        return result, method_state, policy
+        return result
 
     def _write_results(self, report, state, scoring, final: bool = False) -> list[Path]:
         from lit_align.continual.report import write_results

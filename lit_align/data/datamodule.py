@@ -13,9 +13,9 @@ from typing import Any, Literal
 import lightning as L
 from torch.utils.data import DataLoader
 
+from lit_align.config.data import DataConfig
 from lit_align.data.collate import Collator
 from lit_align.data.columns import with_column
-from lit_align.data.config import DataConfig
 from lit_align.data.records import RecordKind
 from lit_align.data.sources import load_source
 from lit_align.data.tokenize import RowReport, TokenizeSettings, tokenize_dataset, truncation_warning

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lit_align.data.config import SourceConfig
+from lit_align.config.data import SourceConfig
 from lit_align.data.formats import CONVERTERS, DROP_REASON
 from lit_align.data.local_files import check_local_text_files
 from lit_align.errors import DataError

@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from typing import Annotated, Any
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
+from lit_align.binding import ComponentOf, ComponentSpec, Range
 from lit_align.errors import ConfigError
 from lit_align.feedback.templates import GeneratorOutputError, excerpt
 from lit_align.secrets import looks_like_a_key, redact_text

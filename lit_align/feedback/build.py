@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.data.config import SourceConfig
+from lit_align.binding import ComponentOf, ComponentSpec, Range
+from lit_align.config.data import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.feedback.dataset import Answered, FeedbackGenerator, pack_feedback_rows
 from lit_align.generation import Sampling, policy_answerer
@@ -48,7 +48,7 @@ class FeedbackDataConfig:
 
 
 def load_feedback_config(path: str, overrides: list[str] | None = None) -> tuple[FeedbackDataConfig, dict[str, Any]]:
-    from lit_align.config.validate import load_typed_config
+    from lit_align.validation.config import load_typed_config
 
     return load_typed_config(path, FeedbackDataConfig, "feedback config", overrides)
 

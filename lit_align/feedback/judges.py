@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from lit_align.config.binding import ComponentOf, ComponentSpec
+from lit_align.binding import ComponentOf, ComponentSpec
 from lit_align.feedback import templates
 from lit_align.feedback.metrics import heuristic_score
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
+from lit_align.binding import ComponentOf, ComponentSpec, Range
 from lit_align.feedback import templates
 from lit_align.feedback.backends import ChatBackend
 from lit_align.feedback.dataset import FeedbackGenerator, Scope

@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 
 import torch
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.data.config import SourceConfig
+from lit_align.binding import ComponentOf, ComponentSpec, Range
+from lit_align.config.data import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.generation import Sampling, policy_answerer
 from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
@@ -64,7 +64,7 @@ class InfluenceConfig:
 
 
 def load_influence_config(path: str, overrides: list[str] | None = None) -> tuple[InfluenceConfig, dict[str, Any]]:
-    from lit_align.config.validate import load_typed_config
+    from lit_align.validation.config import load_typed_config
 
     return load_typed_config(path, InfluenceConfig, "influence config", overrides)
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.influence.gradients import Measurement, batch_gradients, flatten
 from lit_align.influence.layers import TrackedLayer, select_layers
 from lit_align.influence.preconditioners import Preconditioner, PreconditionerName, make_preconditioner

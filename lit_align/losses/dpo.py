@@ -165,7 +165,7 @@ def resolve_preference_loss(name: str, where: str = "method.init_args.loss") -> 
     if "." not in name:
         raise ConfigError(f"{where}: unknown loss {name!r}; choose one of {known} or give the dotted path of "
                           f"your own loss function (e.g. my_losses.sppo_hard)")
-    from lit_align.config.binding import import_object
+    from lit_align.binding import import_object
 
     try:
         found = import_object(name)

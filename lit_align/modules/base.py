@@ -93,7 +93,7 @@ class AlignmentModule(L.LightningModule):
 
     def export(self, directory: Path) -> Path | None:
         """Save what this task produced; by default the policy as a Hugging Face model directory."""
-        from lit_align.export import export_policy
+        from lit_align.hf_export import export_policy
 
         return export_policy(self.policy, directory / "model") if self.updates_policy else None
 

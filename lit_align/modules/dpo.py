@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
-from lit_align.config.binding import Range, check_kwargs
+from lit_align.binding import Range, check_kwargs
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.dpo import PreferenceLoss, PreferenceLossOutput, resolve_preference_loss

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 
 
 @dataclass

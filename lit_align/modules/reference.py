@@ -38,6 +38,18 @@ def eval_mode(model: Any) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
+def dropout_off(model: Any) -> Iterator[Any]:
+    """Eval mode (dropout off) with gradients still on: for a term that must be measured the
+    way its reference value was (COPR's constraints vs their thresholds)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@contextlib.contextmanager
 def adapter_disabled(model: Any) -> Iterator[Any]:
     with model.disable_adapter():
         yield model

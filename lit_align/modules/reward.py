@@ -68,7 +68,7 @@ class RewardModule(AlignmentModule):
 
     def export(self, directory: Path) -> Path:
         """`reward_model/`: the backbone (Hugging Face format) plus the head in safetensors."""
-        from lit_align.export import export_policy
+        from lit_align.hf_export import export_policy
 
         out = export_policy(self.policy, directory / "reward_model")
         save_file({k: v.detach().contiguous() for k, v in self.head.state_dict().items()}, out / HEAD_FILE)

@@ -68,6 +68,9 @@ class Workers:
         return next((c for c in codes if c != 0), 0)
 
 
+WORKER_COMMAND = ["-m", "lit_align.cli"]  # what each spawned rank runs, before the CLI arguments
+
+
 def launch_local_ranks(processes: int, num_nodes: int, argv: Sequence[str]) -> Workers | None:
     """Spawn ranks 1..processes-1 running `lit-align <argv>`; this process becomes rank 0."""
     if processes <= 1 or launched_externally():
@@ -83,7 +86,7 @@ def launch_local_ranks(processes: int, num_nodes: int, argv: Sequence[str]) -> W
     }
     procs = []
     for rank in range(1, processes):
-        command = [sys.executable, "-m", "lit_align.cli", *argv]
+        command = [sys.executable, *WORKER_COMMAND, *argv]
         procs.append(subprocess.Popen(command, env=env | {"LOCAL_RANK": str(rank), "RANK": str(rank)}))
     os.environ.update(env | {"LOCAL_RANK": "0", "RANK": "0"})
     return Workers(procs)

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 import pytest
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range, build, build_kwargs, check
+from lit_align.binding import ComponentOf, ComponentSpec, Range, build, build_kwargs, check
 from lit_align.errors import ConfigError
 
 
@@ -72,7 +72,7 @@ def test_runtime_args_are_not_config_keys():
 
 
 def test_an_unresolvable_annotation_skips_only_that_argument(caplog):
-    from lit_align.config.binding import check_kwargs
+    from lit_align.binding import check_kwargs
 
     def target(*, good: int = 1, odd: "NotDefinedAnywhere" = None) -> None:  # noqa: F821
         pass

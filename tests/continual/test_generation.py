@@ -1,7 +1,7 @@
 import pytest
 
-from lit_align.config.binding import ComponentSpec
-from lit_align.continual.generation import GenerationConfig
+from lit_align.binding import ComponentSpec
+from lit_align.config.continual import GenerationConfig
 from lit_align.continual.results import sequence_report
 from lit_align.data.synthetic import SyntheticGoldScorer
 from lit_align.generation import generate

@@ -1,6 +1,6 @@
 import pytest
 
-from lit_align.continual.config import MemoryConfig
+from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory import ReplayMemory
 from lit_align.errors import ConfigError
 
@@ -88,7 +88,7 @@ def test_reservoir_state_roundtrip(tmp_path):
 
 def test_a_user_policy_plugs_in_from_a_config(tmp_path, monkeypatch):
     """A policy in the user's own module, named by class_path with its own argument."""
-    from lit_align.config.binding import build, check
+    from lit_align.binding import build, check
 
     (tmp_path / "my_policies.py").write_text(
         "from lit_align.continual.memory_policies import MemoryPolicy\n"

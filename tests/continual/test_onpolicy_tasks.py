@@ -43,7 +43,7 @@ def test_pairs_come_from_the_policy_at_the_task_start_and_match_after_a_resume(t
 
     killed, killed_dir = _config(tmp_path, "killed")
     clean, clean_dir = _config(tmp_path, "clean")
-    assert _fit_subprocess(killed, {"LIT_ALIGN_FAIL_AFTER_TASK": "0"}).returncode == 137
+    assert _fit_subprocess(killed, kill_after=0).returncode == 137
     for path in (killed, clean):
         proc = _fit_subprocess(path)
         assert proc.returncode == 0, proc.stderr[-2000:]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from lit_align.config.validate import validate_config
 from lit_align.continual import state as S
 from lit_align.continual.paths import contained, fresh_dir, remove_tree
 from lit_align.errors import UserError
+from lit_align.validation.config import validate_config
 
 
 def _config(*names):

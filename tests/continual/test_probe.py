@@ -11,8 +11,8 @@ import pytest
 import torch
 import yaml
 
+from lit_align.config.data import SourceConfig
 from lit_align.continual.probe import GeneralProbe, ProbeConfig, answer_logprobs, contains_answer
-from lit_align.data.config import SourceConfig
 from tests.conftest import write_jsonl
 
 
@@ -94,7 +94,7 @@ def test_a_sequence_reports_the_probe_identically_after_a_kill(tmp_path):
                                       "chat_template": False}
         path.write_text(yaml.safe_dump(cfg))
         runs[name] = (path, out)
-    assert _fit_subprocess(runs["killed"][0], {"LIT_ALIGN_FAIL_AFTER_TASK": "0"}).returncode == 137
+    assert _fit_subprocess(runs["killed"][0], kill_after=0).returncode == 137
     for name in ("killed", "clean"):
         proc = _fit_subprocess(runs[name][0])
         assert proc.returncode == 0, proc.stderr[-2000:]

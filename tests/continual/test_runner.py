@@ -61,10 +61,11 @@ def test_hook_order_and_count_over_three_tasks(tmp_path):
     assert recording.EVENTS == [(t, hook) for t in DOMAINS for hook in per_task]
 
 
-def _fit_subprocess(path, env_extra=None):
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "lit_align.cli", "fit", "--config", str(path)],
-                          capture_output=True, text=True, env=env, cwd=REPO)
+def _fit_subprocess(path, kill_after=None):
+    """`lit-align fit`, or with `kill_after` the same dying like kill -9 once that task commits."""
+    entry = ["-m", "lit_align.cli"] if kill_after is None else ["-m", "tests.kill_after_task", str(kill_after)]
+    return subprocess.run([sys.executable, *entry, "fit", "--config", str(path)],
+                          capture_output=True, text=True, env=os.environ, cwd=REPO)
 
 
 RESUMABLE = {
@@ -80,7 +81,7 @@ def test_resume_after_kill_equals_an_uninterrupted_run(tmp_path, method):
     args, memory = RESUMABLE[method]
     killed, killed_dir = sequence_config(tmp_path, out="killed", method=method, extra_args=args, memory=memory)
     clean, clean_dir = sequence_config(tmp_path, out="clean", method=method, extra_args=args, memory=memory)
-    first = _fit_subprocess(killed, {"LIT_ALIGN_FAIL_AFTER_TASK": "1"})
+    first = _fit_subprocess(killed, kill_after=1)
     assert first.returncode == 137, first.stderr[-2000:]
     state = json.loads((killed_dir / "state.json").read_text())
     assert state["completed"] == ["polite", "colors"]

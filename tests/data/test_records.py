@@ -75,7 +75,7 @@ def test_hh_rlhf_converter():
 
 
 def test_hh_rlhf_rows_that_would_pair_wrongly_are_marked_and_dropped_with_a_count(caplog):
-    from lit_align.data.config import SourceConfig
+    from lit_align.config.data import SourceConfig
     from lit_align.data.sources import load_source
 
     good = {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi\n\nAssistant: Go away."}

@@ -3,7 +3,7 @@ import json
 import datasets
 import pytest
 
-from lit_align.data.config import SourceConfig
+from lit_align.config.data import SourceConfig
 from lit_align.data.sources import load_source
 from lit_align.errors import DataError
 
@@ -85,7 +85,7 @@ def test_ultrafeedback_converter_renders_through_the_chat_template(tmp_path, tin
 
 
 def test_limit_with_a_seed_samples_across_the_file():
-    from lit_align.data.config import SourceConfig
+    from lit_align.config.data import SourceConfig
     from lit_align.data.sources import load_source
 
     rows = [{"text": f"r{i}", "domain": "a" if i < 50 else "b"} for i in range(100)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lit_align.config.binding import ComponentSpec
+from lit_align.binding import ComponentSpec
 from lit_align.errors import ConfigError
 from lit_align.feedback.backends import HFChatBackend, OpenAIChatBackend
 from lit_align.feedback.templates import GeneratorOutputError

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lit_align.config.binding import ComponentSpec
+from lit_align.binding import ComponentSpec
 from lit_align.errors import DataError
 from lit_align.feedback.backends import ChatBackend
 from lit_align.feedback.evaluation import evaluate_feedback

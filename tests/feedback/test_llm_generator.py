@@ -2,7 +2,7 @@
 
 import pytest
 
-from lit_align.config.binding import ComponentSpec
+from lit_align.binding import ComponentSpec
 from lit_align.feedback.dataset import pack_feedback_rows
 from lit_align.feedback.llm_generator import LLMFeedbackGenerator
 from lit_align.feedback.templates import GeneratorOutputError

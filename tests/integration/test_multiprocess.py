@@ -16,7 +16,6 @@ import torch.distributed.checkpoint as dcp
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from lit_align.continual.runner import FAIL_AFTER_TASK_ENV
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
@@ -53,10 +52,10 @@ sequence:
     return config
 
 
-def _fit(config, out, *extra, env=None):
-    command = [sys.executable, "-m", "lit_align.cli", "fit", "--config", str(config), f"output_dir={out}", *extra]
-    return subprocess.run(command, cwd=REPO, env=os.environ | (env or {}), capture_output=True, text=True,
-                          timeout=600)
+def _fit(config, out, *extra, kill_after=None):
+    entry = ["-m", "lit_align.cli"] if kill_after is None else ["-m", "tests.kill_after_task", str(kill_after)]
+    command = [sys.executable, *entry, "fit", "--config", str(config), f"output_dir={out}", *extra]
+    return subprocess.run(command, cwd=REPO, env=os.environ, capture_output=True, text=True, timeout=600)
 
 
 def _two_processes(strategy):
@@ -70,7 +69,7 @@ def runs(tmp_path_factory):
     done = {"single": _fit(config, root / "single")}
     for strategy in STRATEGIES:
         done[strategy] = _fit(config, root / strategy, *_two_processes(strategy))
-    done["killed"] = _fit(config, root / "resumed", *_two_processes("zero3"), env={FAIL_AFTER_TASK_ENV: "0"})
+    done["killed"] = _fit(config, root / "resumed", *_two_processes("zero3"), kill_after=0)
     done["resumed"] = _fit(config, root / "resumed", *_two_processes("zero3"))
     return root, done
 

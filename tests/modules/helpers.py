@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 
-from lit_align.data.config import DataConfig, SourceConfig
+from lit_align.config.data import DataConfig, SourceConfig
 from lit_align.data.datamodule import AlignmentDataModule
 from lit_align.modules.base import TaskContext
 

@@ -54,7 +54,7 @@ def test_pair_terms_are_the_per_row_losses(tiny_policy):
 
 
 def test_datamodule_and_memory_satisfy_the_protocols(tiny_policy):
-    from lit_align.continual.config import MemoryConfig
+    from lit_align.config.continual import MemoryConfig
     from lit_align.continual.memory import ReplayMemory
 
     def uses_contract(data: TaskData, memory: TaskMemory) -> int:

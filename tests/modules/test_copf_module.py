@@ -3,7 +3,7 @@
 import lightning as L
 import pytest
 
-from lit_align.config.binding import ComponentSpec
+from lit_align.binding import ComponentSpec
 from lit_align.data.synthetic import unlabeled_prompts
 from lit_align.modules.base import TaskContext
 from lit_align.modules.continual.copf import COPFModule, candidate_records

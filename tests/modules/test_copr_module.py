@@ -6,7 +6,7 @@ import lightning as L
 import pytest
 import torch
 
-from lit_align.continual.config import MemoryConfig
+from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory import ReplayMemory
 from lit_align.data.synthetic import ranked_samples
 from lit_align.losses.copr import policy_fit_loss
@@ -122,3 +122,22 @@ def test_missing_targets_say_how_to_cache_them(tiny_policy, pref_rows):
     dm = datamodule_for(module, pref_rows)
     with pytest.raises(Exception, match="cache_targets"):
         module.compute_loss(dm.collator([dm.train_set[0]]))
+
+
+def test_constraints_are_measured_like_their_thresholds_even_with_dropout(tiny_policy, pref_rows):
+    for layer in tiny_policy.model.modules():  # heavy dropout everywhere, as LoRA dropout adds on real models
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.5
+    module, dm, memory = _second_task(tiny_policy, pref_rows)
+    one = memory.rows("old")[:1]  # one memory row: every sampled memory batch is that row
+    memory = ReplayMemory(MemoryConfig(per_task=1.0))
+    memory.add("old", one)
+    module.on_task_start(TaskContext(name="new", index=1, datamodule=dm, memory=memory))
+    module.train()
+    batch = next(iter(dm.train_dataloader()))
+    out = module.compute_loss(batch)
+    # at the task's start the policy is the one the threshold was measured on: no violation
+    assert out.metrics["constraint_old"].item() == pytest.approx(0.0, abs=1e-5)
+    assert module.model.training  # dropout is back on for the task's own objective
+    out.loss.backward()
+    assert any(p.grad is not None for p in module.model.parameters())  # gradients flow through the constraint

@@ -1,6 +1,6 @@
 import torch
 
-from lit_align.continual.config import MemoryConfig
+from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory import ReplayMemory
 from lit_align.modules.base import TaskContext
 from lit_align.modules.continual.ewc import ANCHOR, FISHER, EWCDPOModule

@@ -4,7 +4,7 @@ import lightning as L
 import pytest
 import torch
 
-from lit_align.config.binding import ComponentSpec
+from lit_align.binding import ComponentSpec
 from lit_align.errors import ConfigError
 from lit_align.modules.base import TaskContext
 from lit_align.modules.continual.muscle import MUSCLEModule

@@ -29,7 +29,7 @@ CONFIG = {
 
 
 def _policy():
-    from lit_align.config.validate import parse_run_config
+    from lit_align.validation.config import parse_run_config
 
     return parse_run_config(CONFIG, check_data=False).model.instantiate().build()
 

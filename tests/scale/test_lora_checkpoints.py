@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from lit_align.continual import state as S
 from lit_align.continual.memory import MemoryConfig, ReplayMemory
 from lit_align.errors import UserError
-from lit_align.export import ADAPTER_SUBDIR, export_policy
+from lit_align.hf_export import ADAPTER_SUBDIR, export_policy
 from lit_align.models import LoraConfig, TinyModelSpec
 
 SPEC = dict(arch="llama", n_layer=2, d_model=32, n_head=2, vocab_size=300, seed=0)

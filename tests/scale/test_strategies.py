@@ -8,7 +8,6 @@ import json
 import pytest
 from lightning.pytorch.strategies import DeepSpeedStrategy, ModelParallelStrategy
 
-from lit_align.config.validate import validate_config
 from lit_align.errors import ConfigError
 from lit_align.scale.deepspeed_cpu import CPUDeepSpeedStrategy
 from lit_align.scale.strategies import (
@@ -19,6 +18,7 @@ from lit_align.scale.strategies import (
     shards_parameters,
     strategy_problem,
 )
+from lit_align.validation.config import validate_config
 from tests.conftest import REPO
 
 CPU = {"accelerator": "cpu", "devices": 2}

@@ -89,3 +89,22 @@ def test_task_runs_carry_their_config_and_matrix_row(tmp_path):
     [task_run] = [r for r in _runs(tracker.uri) if r.data.tags.get("task") == "first"]
     assert task_run.data.params["method.class_path"] == "dpo"
     assert task_run.data.metrics["eval/first"] == 0.75
+
+
+def test_compare_prints_without_writing_unless_given_out(tmp_path, capsys, monkeypatch):
+    runs = tmp_path / "runs"
+    for name, bwt in (("a", -0.25), ("b", 0.5)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "results.json").write_text(json.dumps({"metrics": {"bwt": bwt, "average_score": 0.75}}))
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["compare", "--runs", str(runs / "a"), str(runs / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "| a | +0.7500 | -0.2500 |" in out and "pass --out DIR" in out
+    assert list(work.iterdir()) == []  # nothing written where the command happened to run
+    assert main(["compare", "--runs", str(runs / "a"), str(runs / "b"), "--out", str(tmp_path / "cmp")]) == 0
+    assert sorted(p.name for p in (tmp_path / "cmp").iterdir()) == ["comparison.csv", "comparison.md",
+                                                                    "comparison.png"]
+    header = (tmp_path / "cmp" / "comparison.csv").read_text().splitlines()[0]
+    assert header.startswith("run,forgetting_form,")  # the form travels with the numbers

@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.c3po import c3po_loss, distillation_term

@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
+from lit_align.binding import ComponentOf, ComponentSpec, Range
 from lit_align.data.records import RecordKind
 from lit_align.data.tokenize import TokenizeSettings, tokenize_dataset
 from lit_align.errors import DataError

@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.data.collate import Collator, iter_batches
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
@@ -38,7 +38,7 @@ from lit_align.models import Policy
 from lit_align.modules.base import AlignmentModule, LossOutput, TaskContext
 from lit_align.modules.forward import CandidateLogProbs, LogprobMode
 from lit_align.modules.optim import OptimizerConfig
-from lit_align.modules.reference import eval_mode
+from lit_align.modules.reference import dropout_off, eval_mode
 
 TARGET_COLUMN = "target_log_dist"
 MEMORY_COLUMNS = frozenset({"prompt_ids", "response_ids", "scores", TARGET_COLUMN})
@@ -213,7 +213,10 @@ class COPRModule(AlignmentModule):
                    "best_logp": top.gather(-1, cand.best.unsqueeze(-1)).mean()}
         if not self.training or not self.memory_tasks:
             return LossOutput(objective, terms, metrics)
-        memory_fit = self._memory_fit(self._sample_memory(), self._memory_collator)
+        # dropout off, as when the thresholds were measured: with dropout on (LoRA dropout, real
+        # models) the fit error reads higher and every constraint looks violated from the start
+        with dropout_off(self.model):
+            memory_fit = self._memory_fit(self._sample_memory(), self._memory_collator)
         if self.regularization_kind == "fixed":
             terms["regularization"] = self.regularization_weight * memory_fit.sum()
             for k, name in enumerate(self.memory_tasks):

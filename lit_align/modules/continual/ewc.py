@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.losses.regularizers import ewc_penalty, normalize_fisher
 from lit_align.losses.sft import sft_nll
 from lit_align.modules.base import TaskContext

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.losses.logprobs import sequence_logprobs
 from lit_align.losses.regularizers import token_kl
 from lit_align.modules.base import LossOutput, TaskContext

@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar
 
 import torch
 
-from lit_align.config.binding import Range
+from lit_align.binding import Range
 from lit_align.data.collate import iter_batches
 from lit_align.data.records import RecordKind
 from lit_align.errors import DataError

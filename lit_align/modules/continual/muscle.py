@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
+from lit_align.binding import ComponentOf, ComponentSpec, Range
 from lit_align.data.collate import IGNORE_INDEX
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError

@@ -61,7 +61,7 @@ def write_comparison(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     md.write_text(markdown_table(rows))
     table = out_dir / "comparison.csv"
     with table.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["run", *SCALAR_METRICS])
+        writer = csv.DictWriter(fh, fieldnames=["run", "forgetting_form", *SCALAR_METRICS])
         writer.writeheader()
         writer.writerows(rows)
     return [md, table, plot_comparison(rows, out_dir / "comparison.png")]

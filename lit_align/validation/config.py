@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lit_align.config.binding import build, check
+from lit_align.binding import build, check
 from lit_align.config.schema import RunConfig
 from lit_align.continual.paths import task_name_problem
 from lit_align.errors import ConfigError
@@ -58,7 +58,7 @@ def _strategy_problems(cfg: dict[str, Any]) -> list[str]:
 
 
 def _trainer_problems(cfg: dict[str, Any]) -> list[str]:
-    from lit_align.config.trainer_check import trainer_problems
+    from lit_align.validation.trainer import trainer_problems
 
     top = cfg.get("trainer") or {}
     found: list[str] = []
@@ -93,7 +93,7 @@ def _output_dir_problems(output_dir: Any) -> list[str]:
 
 
 def _method_supports_sharded_weights(task: dict[str, Any]) -> bool:
-    from lit_align.config.binding import import_object
+    from lit_align.binding import import_object
 
     return bool(getattr(import_object(task["method"]["class_path"]), "supports_sharded_weights", True))
 

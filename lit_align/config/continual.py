@@ -1,15 +1,37 @@
-"""Typed settings of the continual pieces: replay memory and evaluation. Import-light."""
+"""Typed settings of the continual pieces: replay memory, evaluation, generation and the
+general probe. Import-light: the settings layer sits under every package that reads them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from lit_align.config.binding import ComponentOf, ComponentSpec, Range
-from lit_align.continual.generation import GenerationConfig
-from lit_align.continual.probe import ProbeConfig
-from lit_align.data.config import SourceConfig
+from lit_align.binding import ComponentOf, ComponentSpec, Range
+from lit_align.config.data import SourceConfig
 from lit_align.errors import ConfigError
+
+
+@dataclass
+class GenerationConfig:
+    """Generate for the first `num_prompts` prompts of every eval split after every task."""
+
+    scorer: Annotated[ComponentSpec, ComponentOf("lit_align.scorers.ResponseScorer")]
+    num_prompts: Annotated[int, Range(gt=0)] = 32
+    max_new_tokens: Annotated[int, Range(gt=0)] = 24
+    temperature: Annotated[float, Range(ge=0)] = 0.0  # 0: greedy
+    batch_size: Annotated[int, Range(gt=0)] = 16
+
+
+@dataclass
+class ProbeConfig:
+    """`data`: rows with a `prompt` (string) and optionally `answer`: a string, or a list of
+    accepted strings (one type per file: a file is one Arrow table)."""
+
+    data: SourceConfig
+    max_new_tokens: Annotated[int, Range(gt=0)] = 24
+    batch_size: Annotated[int, Range(gt=0)] = 16
+    chat_template: bool = True  # render prompts with the tokenizer's chat template
+    warn_drop: Annotated[float, Range(gt=0, le=1)] = 0.10
 
 
 @dataclass
