@@ -60,3 +60,38 @@ def test_without_teachers_the_error_says_how_to_set_them(tiny_policy, sft_rows):
     dm = datamodule_for(module, sft_rows)
     with pytest.raises(ConfigError, match="set_teachers"):
         module.compute_loss(dm.collator([dm.train_set[0]]))
+
+
+def test_a_lora_policy_keeps_its_new_teacher_as_a_twin_adapter_on_the_same_base(sft_rows):
+    import copy
+
+    from lit_align.models import LoraConfig, TinyModelSpec
+    from lit_align.modules.continual.muscle import NEW_TEACHER_ADAPTER
+
+    policy = TinyModelSpec(**TINY, lora=LoraConfig(r=4, target_modules=["c_attn", "c_fc"])).build()
+    reference = copy.deepcopy(policy.model).eval()  # the new model M_v2 as a separate copy would hold it
+    module = MUSCLEModule(policy=policy, old_model=_old(), optimizer=OptimizerConfig(lr=5e-2, warmup_steps=0))
+    dm = datamodule_for(module, sft_rows)
+    base_params = sum(p.numel() for p in module.model.parameters())
+    module.on_task_start(TaskContext(name="compat", index=0, datamodule=dm))
+    assert module.new_teacher is None and module.new_teacher_adapter == NEW_TEACHER_ADAPTER
+    added = sum(p.numel() for p in module.model.parameters()) - base_params
+    adapter = sum(p.numel() for n, p in module.model.named_parameters() if ".lora_" in n and ".default." in n)
+    assert added == adapter  # the twin costs one adapter, not a second base
+    trainable = {n for n, p in module.model.named_parameters() if p.requires_grad}
+    assert trainable and all(".default." in n for n in trainable)
+    batch = dm.collator([dm.train_set[i] for i in range(4)])
+    module.train()
+    assert module.compute_loss(batch).metrics["kl_new"].item() == pytest.approx(0.0, abs=1e-6)
+    L.Trainer(max_steps=6, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False).fit(module, datamodule=dm)
+    assert {n for n, p in module.model.named_parameters() if p.requires_grad} == trainable  # flags restored
+    assert module.compute_loss(batch).metrics["kl_new"].item() > 1e-4  # the student moved...
+    from lit_align.modules.adapters import through_adapter
+
+    with torch.no_grad(), through_adapter(module.model, NEW_TEACHER_ADAPTER):
+        twin = module.model.eval()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        kept = reference(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert torch.allclose(twin, kept, atol=1e-5)  # ...the teacher did not
+    module.on_task_end(TaskContext(name="compat", index=0, datamodule=dm))
+    assert list(module.model.peft_config) == ["default"]  # checkpoints and exports hold the policy alone

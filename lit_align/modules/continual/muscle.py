@@ -19,10 +19,13 @@ from lit_align.data.collate import IGNORE_INDEX
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.muscle import MaskKind, mixed_objective, muscle_loss, shift_for_next_token
-from lit_align.models import Policy
+from lit_align.models import Policy, is_peft_model
+from lit_align.modules.adapters import add_frozen_twin, remove_twin, through_adapter
 from lit_align.modules.base import AlignmentModule, LossOutput, TaskContext
 from lit_align.modules.optim import OptimizerConfig
 from lit_align.modules.reference import eval_mode, freeze, frozen_copy
+
+NEW_TEACHER_ADAPTER = "muscle_new_teacher"
 
 
 class MUSCLEModule(AlignmentModule):
@@ -57,17 +60,25 @@ class MUSCLEModule(AlignmentModule):
         self.train_on = train_on
         self.mask: MaskKind = mask
         self.old_teacher: Any = None
-        self.new_teacher: Any = None
+        self.new_teacher: Any = None  # a frozen copy, or None while the twin adapter stands in for it
+        self.new_teacher_adapter: str | None = None
 
     def on_task_start(self, task: TaskContext) -> None:
         old = self.old_model_spec.instantiate().build()
         _check_same_tokenizer(old.tokenizer, self.policy.tokenizer)
         self.old_teacher = freeze(old.model).to(self.device)
-        self.new_teacher = frozen_copy(self.model)  # M_v2 = the policy before any compatibility step
+        # M_v2 = the policy before any compatibility step. A LoRA policy keeps it as a frozen second
+        # adapter on its own base (one base in memory instead of two); otherwise a frozen copy.
+        if is_peft_model(self.model):
+            add_frozen_twin(self.model, NEW_TEACHER_ADAPTER)
+            self.new_teacher_adapter = NEW_TEACHER_ADAPTER
+        else:
+            self.new_teacher = frozen_copy(self.model)
 
     def set_teachers(self, old: Any, new: Any) -> None:
         """Teachers given directly (outside the runner, e.g. in a notebook)."""
         self.old_teacher, self.new_teacher = frozen_copy(old), frozen_copy(new)
+        self.new_teacher_adapter = None
 
     def _labels(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.train_on == "completion":
@@ -78,14 +89,19 @@ class MUSCLEModule(AlignmentModule):
         return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
-        if self.old_teacher is None or self.new_teacher is None:
+        if self.old_teacher is None or (self.new_teacher is None and self.new_teacher_adapter is None):
             raise ConfigError("MUSCLE has no teachers yet: the runner loads them in on_task_start "
                               "(call module.set_teachers(old_model, new_model) when training outside it)")
         labels = self._labels(batch)
         student, targets = shift_for_next_token(self._logits(self.model, batch), labels)
-        with eval_mode(self.old_teacher), eval_mode(self.new_teacher):
+        with eval_mode(self.old_teacher):
             old, _ = shift_for_next_token(self._logits(self.old_teacher, batch), labels)
-            new, _ = shift_for_next_token(self._logits(self.new_teacher, batch), labels)
+        if self.new_teacher_adapter is not None:
+            with through_adapter(self.model, self.new_teacher_adapter), eval_mode(self.model):
+                new, _ = shift_for_next_token(self._logits(self.model, batch), labels)
+        else:
+            with eval_mode(self.new_teacher):
+                new, _ = shift_for_next_token(self._logits(self.new_teacher, batch), labels)
         out = muscle_loss(student, old, new, targets, temperature=self.temperature, scale_by_t2=self.scale_by_t2,
                           mask=self.mask)
         terms = {"compatibility": (1 - self.ce_weight) * out.loss}
@@ -99,7 +115,10 @@ class MUSCLEModule(AlignmentModule):
         return LossOutput(loss, terms, metrics)
 
     def on_task_end(self, task: TaskContext) -> dict[str, torch.Tensor]:
-        self.old_teacher = self.new_teacher = None  # two full models: free them before evaluation
+        self.old_teacher = self.new_teacher = None  # full models: free them before evaluation
+        if self.new_teacher_adapter is not None:  # the checkpoint and export hold the policy's adapter alone
+            remove_twin(self.model, self.new_teacher_adapter)
+            self.new_teacher_adapter = None
         return dict(task.method_state)
 
 
