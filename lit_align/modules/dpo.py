@@ -8,6 +8,7 @@ reference is chosen by `reference` (see `modules/reference.py`).
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, ClassVar, Literal
 
 import torch
@@ -42,6 +43,8 @@ def loss_args_problems(variant: PreferenceLoss, name: str, loss_args: dict[str, 
     return check_kwargs(variant.fn, loss_args, path, f"loss {name!r}", supplied=_CALL_ARGS)
 
 
+log = logging.getLogger(__name__)
+
 class DPOModule(AlignmentModule):
     """Direct preference optimisation over `prompt/chosen/rejected` pairs.
 
@@ -67,9 +70,12 @@ class DPOModule(AlignmentModule):
         reference_from: Literal["task_start", "initial"] = "task_start",
         sft_weight: Annotated[float, Range(ge=0)] = 0.0,
         logprobs: LogprobMode = "auto",
+        displacement_warn_nats: Annotated[float, Range(gt=0)] | None = 5.0,
         optimizer: OptimizerConfig | None = None,
     ) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
+        self.displacement_warn_nats = displacement_warn_nats
+        self._epoch_logratios = torch.zeros(3, dtype=torch.float64)  # chosen sum, rejected sum, pairs
         self.variant = resolve_preference_loss(loss)
         self.loss_args = dict(loss_args or {})
         problems = loss_args_problems(self.variant, loss, self.loss_args, "method.init_args.loss_args")
@@ -185,4 +191,31 @@ class DPOModule(AlignmentModule):
             "chosen_logps": policy_chosen.detach().mean(),
             "rejected_logps": policy_rejected.detach().mean(),
         }
+        if REF_COLUMNS[0] in batch:  # cached reference: the drift of both likelihoods since the task start
+            chosen_ratio = (policy_chosen.detach() - batch[REF_COLUMNS[0]]).float()
+            rejected_ratio = (policy_rejected.detach() - batch[REF_COLUMNS[1]]).float()
+            metrics |= {"chosen_logratio": chosen_ratio.mean(), "rejected_logratio": rejected_ratio.mean()}
+            if self.training:
+                count = chosen_ratio.new_tensor(len(chosen_ratio))
+                step = torch.stack([chosen_ratio.sum(), rejected_ratio.sum(), count])
+                # accumulated where the batch lives: no device sync per step
+                self._epoch_logratios = self._epoch_logratios.to(step.device) + step.double()
         return LossOutput(loss, terms, metrics)
+
+    # -- likelihood displacement -----------------------------------------------------------
+    def on_train_epoch_start(self) -> None:
+        self._epoch_logratios.zero_()
+
+    def on_train_epoch_end(self) -> None:
+        """Warn when chosen and rejected log-likelihoods both fell by more than
+        `displacement_warn_nats` on average this epoch (likelihood displacement: the margin grows
+        while the preferred answers themselves become less likely, Razin et al. 2024)."""
+        chosen_sum, rejected_sum, pairs = self._epoch_logratios.tolist()
+        if not pairs or self.displacement_warn_nats is None:
+            return
+        chosen, rejected = chosen_sum / pairs, rejected_sum / pairs
+        if chosen < -self.displacement_warn_nats and rejected < -self.displacement_warn_nats:
+            log.warning("likelihood displacement in epoch %d: chosen log-likelihood fell %.1f nats and rejected "
+                        "%.1f nats on average since the task start (warn at %.1f); the margin grows while the "
+                        "preferred answers get less likely: lower the learning rate or beta's strength, or add "
+                        "sft_weight (RPO)", self.current_epoch, -chosen, -rejected, self.displacement_warn_nats)

@@ -96,3 +96,24 @@ def test_nan_loss_names_step_term_and_rows(tiny_policy, pref_rows):
     out = module.compute_loss(batch)
     with pytest.raises(TrainingError, match=r"non-finite loss at step 0: term\(s\) preference .* rows \[0, 1\]"):
         module._check_finite(out, batch)
+
+
+@pytest.mark.parametrize("shift, warned", [(0.0, False), (8.0, True)])
+def test_likelihood_displacement_is_logged_and_warned(tiny_policy, pref_rows, caplog, shift, warned):
+    """With the cached reference raised by `shift` nats, the policy's chosen and rejected
+    log-likelihoods read `shift` lower than at the task start: beyond 5 nats, a warning."""
+    import lightning as L
+
+    from lit_align.modules.base import TaskContext
+
+    module = DPOModule(policy=tiny_policy, optimizer=OptimizerConfig(lr=1e-12, warmup_steps=0))  # weights stay put
+    dm = datamodule_for(module, pref_rows)
+    module.on_task_start(TaskContext(name="t", index=0, datamodule=dm))
+    dm.add_columns("train", {c: [v + shift for v in dm.train_set[c]] for c in REF_COLUMNS})
+    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    with caplog.at_level("WARNING", logger="lit_align.modules.dpo"):
+        trainer.fit(module, datamodule=dm)
+    assert trainer.callback_metrics["train/chosen_logratio"].item() == pytest.approx(-shift, abs=1e-3)
+    assert trainer.callback_metrics["train/rejected_logratio"].item() == pytest.approx(-shift, abs=1e-3)
+    assert ("likelihood displacement in epoch 0: chosen log-likelihood fell 8.0 nats" in caplog.text) is warned
