@@ -155,13 +155,31 @@ class HFChatBackend(ChatBackend):
         return f"HFChatBackend({self.model_spec.init_args.get('name_or_path', self.model_spec.class_path)})"
 
     def complete(self, conversations: list[Messages], *, seed: int) -> list[str]:
-        from lit_align.generation import generate
-
         if self._policy is None:
             self._policy = self.model_spec.instantiate().build()
-        tokenizer = self._policy.tokenizer
-        if getattr(tokenizer, "chat_template", None) is None:
-            raise ConfigError(f"{self.describe()}: the tokenizer has no chat_template; use a chat/instruct model")
-        prompts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)
-                   for m in conversations]
-        return generate(self._policy.model, tokenizer, prompts, self.sampling, seed)
+        return chat_complete(self._policy, self.sampling, conversations, seed, self.describe())
+
+
+class PolicyChatBackend(ChatBackend):
+    """A chat backend over a policy already in memory (pi_0 revising its own answers in
+    `lit-align feedback build`, without loading the model twice)."""
+
+    def __init__(self, policy: Any, sampling: Any, name: str = "pi_0") -> None:
+        self.policy, self.sampling, self.name = policy, sampling, name
+
+    def describe(self) -> str:
+        return f"PolicyChatBackend({self.name})"
+
+    def complete(self, conversations: list[Messages], *, seed: int) -> list[str]:
+        return chat_complete(self.policy, self.sampling, conversations, seed, self.describe())
+
+
+def chat_complete(policy: Any, sampling: Any, conversations: list[Messages], seed: int, who: str) -> list[str]:
+    """Replies of a local chat model: conversations through its chat template, then generation."""
+    from lit_align.generation import generate
+
+    tokenizer = policy.tokenizer
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ConfigError(f"{who}: the tokenizer has no chat_template; use a chat/instruct model")
+    prompts = [tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in conversations]
+    return generate(policy.model, tokenizer, prompts, sampling, seed)

@@ -25,6 +25,7 @@ from lit_align.binding import ComponentOf, ComponentSpec, Range
 from lit_align.config.data import SourceConfig
 from lit_align.errors import ConfigError, DataError
 from lit_align.feedback.dataset import Answered, FeedbackGenerator, pack_feedback_rows
+from lit_align.feedback.llm_generator import LLMFeedbackGenerator
 from lit_align.generation import Sampling, policy_answerer
 from lit_align.io import atomic_write_json, atomic_write_text
 
@@ -95,8 +96,14 @@ def build_feedback_data(cfg: FeedbackDataConfig, raw: dict[str, Any], *, force: 
         if report.get("config_hash") == digest:
             return report | {"cached": True}
     generator: FeedbackGenerator = cfg.generator.instantiate()
+    policy = None
     if answer is None:
-        answer = policy_answerer(cfg.model.instantiate().build(), cfg.sampling, cfg.seed)
+        policy = cfg.model.instantiate().build()
+        answer = policy_answerer(policy, cfg.sampling, cfg.seed)
+    if isinstance(generator, LLMFeedbackGenerator) and generator.reviser is None:  # the paper: pi_0 revises
+        from lit_align.feedback.backends import PolicyChatBackend
+
+        generator.use_pi0_reviser(PolicyChatBackend(policy or cfg.model.instantiate().build(), cfg.sampling))
     duplicates: Counter[str] = Counter()
     prompts: dict[str, list[str]] = {}
     for scope, n in (("in", cfg.n_in), ("near", cfg.n_near)):
@@ -122,6 +129,8 @@ def build_feedback_data(cfg: FeedbackDataConfig, raw: dict[str, Any], *, force: 
     report = {"feedback": cfg.feedback, "config_hash": digest, "train_rows": len(rows),
               "test_rows": dict(Counter(r["scope"] for r in test_rows)),
               "left_out": dict(sorted((dropped + duplicates + shortfall).items()))}
+    if isinstance(generator, LLMFeedbackGenerator) and generator.reviser is not None:
+        report["reviser"] = generator.reviser.describe()
     atomic_write_json(report_path, report)  # last: a build killed midway leaves no matching report
     return report | {"cached": False}
 

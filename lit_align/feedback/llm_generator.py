@@ -13,6 +13,7 @@ import math
 from typing import Annotated
 
 from lit_align.binding import ComponentOf, ComponentSpec, Range
+from lit_align.errors import ConfigError
 from lit_align.feedback import templates
 from lit_align.feedback.backends import ChatBackend
 from lit_align.feedback.dataset import FeedbackGenerator, Scope
@@ -20,10 +21,11 @@ from lit_align.feedback.templates import GeneratorOutputError
 
 
 class LLMFeedbackGenerator(FeedbackGenerator):
-    """`backend` writes prompts; `reviser` (default: the same backend) rewrites baseline answers.
+    """`backend` writes prompts; `reviser` rewrites pi_0's baseline answers.
 
-    The paper lets the model being adapted (pi_0) revise its own answers; point `reviser` at an
-    `HFChatBackend` of that model to do the same."""
+    By default the reviser is pi_0 itself, as in the paper: `lit-align feedback build` hands
+    the generator a chat backend over the config's `model` (already in memory). Name another
+    backend (e.g. the prompt writer's) as `reviser` to revise with it instead."""
 
     def __init__(
         self,
@@ -34,7 +36,7 @@ class LLMFeedbackGenerator(FeedbackGenerator):
     ) -> None:
         super().__init__()
         self.backend: ChatBackend = backend.instantiate()
-        self.reviser: ChatBackend = reviser.instantiate() if reviser is not None else self.backend
+        self.reviser: ChatBackend | None = reviser.instantiate() if reviser is not None else None
         self.num_categories = num_categories
         self._categories: dict[tuple[str, int], list[str]] = {}
 
@@ -71,7 +73,15 @@ class LLMFeedbackGenerator(FeedbackGenerator):
                                        f"{feedback!r} ({len(replies)} replies, none a list of prompts)")
         return unique[:n]
 
+    def use_pi0_reviser(self, backend: ChatBackend) -> None:
+        """The build's pi_0 as reviser, unless the config named one."""
+        if self.reviser is None:
+            self.reviser = backend
+
     def revise(self, feedback: str, prompts: list[str], answers: list[str]) -> list[str | None]:
+        if self.reviser is None:
+            raise ConfigError("generator.init_args.reviser: none set; `lit-align feedback build` uses pi_0 (the "
+                              "config's model) by default; outside the build pass a chat backend as reviser")
         asks = [[{"role": "user", "content": templates.REVISE.format(feedback=feedback, prompt=p, answer=a)}]
                 for p, a in zip(prompts, answers, strict=True)]
         return [templates.clean_revision(r) for r in self.reviser.complete(asks, seed=0)]

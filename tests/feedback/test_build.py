@@ -59,8 +59,9 @@ def test_config_hash_ignores_where_data_goes_and_how_it_is_judged():
 def test_build_through_an_openai_compatible_endpoint(tmp_path, capsys):
     server, state, url = stub_server.start()
     try:
-        generator = {"class_path": "llm_feedback", "init_args": {"num_categories": 2, "backend": {
-            "class_path": "openai_chat", "init_args": {"base_url": url, "model": "stub", "backoff_seconds": 0.0}}}}
+        stub = {"class_path": "openai_chat", "init_args": {"base_url": url, "model": "stub", "backoff_seconds": 0.0}}
+        generator = {"class_path": "llm_feedback", "init_args": {"num_categories": 2, "backend": stub,
+                                                                 "reviser": stub}}
         out_of_scope = {"records": [{"prompt": f"Name {n} colors."} for n in ("one", "two", "three", "four")]}
         config = write_config(tmp_path, generator=generator, out_of_scope=out_of_scope, n_in=4, n_near=4, n_out=4,
                               test_fraction=0.0)
@@ -75,6 +76,25 @@ def test_build_through_an_openai_compatible_endpoint(tmp_path, capsys):
     rows = read_jsonl(tmp_path / "data" / "train.jsonl")
     assert all(r["chosen"].endswith("!") for r in rows)
     assert {r["out_prompt"] for r in rows} <= {f"Name {n} colors." for n in ("one", "two", "three", "four")}
+    assert report["reviser"].startswith("OpenAIChatBackend")
+
+
+def test_by_default_pi0_revises_its_own_answers(tmp_path):
+    server, state, url = stub_server.start()
+    try:
+        generator = {"class_path": "llm_feedback", "init_args": {"num_categories": 2, "backend": {
+            "class_path": "openai_chat", "init_args": {"base_url": url, "model": "stub", "backoff_seconds": 0.0}}}}
+        out_of_scope = {"records": [{"prompt": f"Name {n} colors."} for n in ("one", "two", "three", "four")]}
+        config = write_config(tmp_path, generator=generator, out_of_scope=out_of_scope, n_in=4, n_near=4, n_out=4,
+                              test_fraction=0.0)
+        assert main(["feedback", "build", "--config", config]) == 0
+    finally:
+        server.shutdown()
+    asks = [r["messages"][0]["content"] for r in state.requests]
+    assert asks and not any("Original answer:" in a for a in asks)  # the endpoint wrote prompts only
+    report = json.loads((tmp_path / "data" / "report.json").read_text())
+    assert report["reviser"] == "PolicyChatBackend(pi_0)"
+    assert report["left_out"]["cannot_revise"] == 2  # a random tiny pi_0 revises badly: counted, not hidden
 
 
 def test_out_of_scope_source_needs_a_prompt_column(tmp_path):

@@ -12,8 +12,9 @@ FEEDBACK = "When you talk about an animal, end with an exclamation mark."
 
 
 def generator(url, **kwargs):
+    """The stub writes prompts and, unless another reviser is given, revisions too."""
     spec = ComponentSpec("openai_chat", {"base_url": url, "model": "stub", "backoff_seconds": 0.0, "retries": 0})
-    return LLMFeedbackGenerator(backend=spec, num_categories=2, **kwargs)
+    return LLMFeedbackGenerator(backend=spec, num_categories=2, **({"reviser": spec} | kwargs))
 
 
 def test_prompts_come_per_category_deduplicated(stub):
