@@ -79,3 +79,16 @@ def gradient_ascent_loss(policy_logps: torch.Tensor, num_tokens: torch.Tensor, m
     if not bool(mask.any()):
         return policy_logps.sum() * 0.0
     return (policy_logps[mask].float() / num_tokens[mask].clamp(min=1)).mean()
+
+
+def proximal_term(params: dict[str, torch.Tensor], anchors: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Parameter-space proximity to the pre-correction model, 0.5 * mean_i (theta_i - theta0_i)^2
+    over the trainable weights: the proximal step of a Bregman method in parameter space (the
+    paper's keywords name a proximal Bregman response function; this is lit-align's reading).
+    A mean, so its weight does not scale with the adapter's size."""
+    total = torch.zeros((), dtype=torch.float32, device=next(iter(params.values())).device)
+    count = 0
+    for name, anchor in anchors.items():
+        total = total + (params[name].float() - anchor.float()).pow(2).sum()
+        count += anchor.numel()
+    return 0.5 * total / max(count, 1)

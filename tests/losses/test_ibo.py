@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lit_align.losses.ibo import gradient_ascent_loss, ibo_loss, influence_targets, retain_anchor
+from lit_align.losses.ibo import gradient_ascent_loss, ibo_loss, influence_targets, proximal_term, retain_anchor
 
 
 def test_rank_targets_run_from_minus_to_plus_one_over_temperature():
@@ -72,3 +72,11 @@ def test_retain_anchor_and_gradient_ascent_per_token():
     assert retain_anchor(policy, reference, tokens, torch.zeros(3, dtype=torch.bool)).item() == 0.0
     forget = torch.tensor([False, True, True])
     assert gradient_ascent_loss(policy, tokens, forget).item() == pytest.approx((-10 / 5 + -6 / 3) / 2)
+
+
+def test_proximal_term_is_half_the_mean_squared_step_from_the_anchor():
+    params = {"a": torch.tensor([1.0, 2.0]), "b": torch.tensor([[0.0, 3.0]])}
+    anchors = {"a": torch.tensor([0.0, 2.0]), "b": torch.tensor([[1.0, 1.0]])}
+    # squared steps 1, 0, 1, 4 over 4 entries: 0.5 * 6 / 4
+    assert proximal_term(params, anchors).item() == pytest.approx(0.75)
+    assert proximal_term(anchors, anchors).item() == 0.0

@@ -85,3 +85,21 @@ def test_eval_rows_without_ranking_columns_score_their_nll():
     batch = next(iter(dm.val_dataloader()))
     out = module.compute_loss(batch)
     assert set(out.terms) == {"nll"} and out.loss.item() > 0
+
+
+def test_the_proximal_option_holds_the_weights_nearer_the_pre_correction_model():
+    def distance(module, start):
+        params = dict(module.model.named_parameters())
+        return sum((params[n] - v).pow(2).sum().item() for n, v in start.items())
+
+    moved = {}
+    for proximal in (0.0, 1.0e4):
+        module = make(LANCETModule, recall_k=2, counter_k=2, retain_rows=3, proximal=proximal)
+        start = {n: p.detach().clone() for n, p in module.model.named_parameters() if p.requires_grad}
+        _, dm = fit(module, ranking_rows(), steps=6)
+        moved[proximal] = distance(module, start)
+        if proximal:
+            assert module.regularization({})["proximal"].item() > 0  # logged as its own term
+        else:
+            assert module.regularization({}) == {}
+    assert moved[1.0e4] < 0.5 * moved[0.0]

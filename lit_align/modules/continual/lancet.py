@@ -29,6 +29,7 @@ from lit_align.losses.ibo import (
     gradient_ascent_loss,
     ibo_loss,
     influence_targets,
+    proximal_term,
     retain_anchor,
 )
 from lit_align.losses.sft import sft_nll
@@ -52,8 +53,11 @@ class InfluenceCorrectionModule(AlignmentModule):
                  counter_k: Annotated[int, Range(ge=0)] | None = None,
                  retain_rows: Annotated[int, Range(ge=0)] | None = None,
                  retain_weight: Annotated[float, Range(ge=0)] = 1.0, influence_column: str = "influence",
+                 proximal: Annotated[float, Range(ge=0)] = 0.0,
                  seed: int = 0, logprobs: LogprobMode = "auto", optimizer: OptimizerConfig | None = None) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
+        self.proximal = proximal  # weight of the parameter-space proximity to the pre-correction model
+        self._anchors: dict[str, torch.Tensor] = {}
         self.recall_k, self.counter_k = recall_k, recall_k if counter_k is None else counter_k
         self.retain_rows, self.retain_weight = retain_rows, retain_weight
         self.influence_column, self.seed, self.logprob_mode = influence_column, seed, logprobs
@@ -86,6 +90,8 @@ class InfluenceCorrectionModule(AlignmentModule):
         dm = task.datamodule
         if dm.train_set is not dm.own_train_set:
             log.warning("%s trains on its ranking rows only; replayed rows are left out", type(self).__name__)
+        if self.proximal > 0:
+            self._anchors = {n: p.detach().clone() for n, p in self.model.named_parameters() if p.requires_grad}
         influence = self._influence(dm)
         recalled, counter, retain = self.select_rows(influence)
         targets = self.target_logits(influence, recalled, counter)
@@ -99,6 +105,12 @@ class InfluenceCorrectionModule(AlignmentModule):
         })
         log.info("%s: %d recalled, %d counter, %d retain rows", type(self).__name__, len(recalled), len(counter),
                  len(retain))
+
+    def regularization(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if self.proximal <= 0 or not self._anchors:
+            return {}
+        params = dict(self.model.named_parameters())
+        return {"proximal": self.proximal * proximal_term(params, self._anchors)}
 
     @torch.no_grad()
     def _reference_logps(self, dataset: Any, dm: Any) -> list[float]:
