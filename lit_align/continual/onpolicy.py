@@ -4,7 +4,10 @@ Lives above data and generation, which it joins."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 from lit_align.data.onpolicy import PairReport, best_vs_worst
@@ -59,3 +62,42 @@ def policy_pairs(policy: Any, prompts: list[str], settings: Any, *, split: str, 
             rows.append(row)
     report.pairs = len(rows)
     return rows, report
+
+
+def onpolicy_task(task: Any, index: int, policy: Any, *, seed: int, output_dir: Path) -> tuple[Any, str]:
+    """The task (a `TaskConfig` with `data.onpolicy`) with its train pairs sampled from `policy`
+    as it stands; the pairs and their report are saved under `tasks/<name>/` (rank 0). Returns
+    the task and its data-report line."""
+    from lit_align.config.data import SourceConfig
+    from lit_align.continual.paths import contained
+    from lit_align.data import onpolicy
+    from lit_align.data.sources import load_source
+    from lit_align.errors import ConfigError
+    from lit_align.io import atomic_write_json, atomic_write_text
+    from lit_align.scale import ranks
+
+    where = f"sequence[{index}].data"
+    settings = task.data.onpolicy
+    rows = load_source(task.data.train, f"{where}.train")
+    if "prompt" not in rows.column_names:
+        raise ConfigError(f"{where}.train: data.onpolicy needs a 'prompt' column (found "
+                          f"{', '.join(rows.column_names)})")
+    bad = [i for i, p in enumerate(rows["prompt"]) if not isinstance(p, str) or not p.strip()]
+    if bad:
+        raise ConfigError(f"{where}.train row {bad[0]}: data.onpolicy needs a non-empty string prompt in every "
+                          f"row ({len(bad)} rows have none)")
+    prompts = list(dict.fromkeys(rows["prompt"]))
+    pairs, report = policy_pairs(policy, prompts, settings, split=task.name, chat_template=task.data.chat_template,
+                                 seed=seed)
+    if ranks.is_main():
+        atomic_write_text(contained(output_dir, "tasks", task.name, "onpolicy_pairs.jsonl"),
+                          "".join(json.dumps(r) + "\n" for r in pairs))
+        atomic_write_json(contained(output_dir, "tasks", task.name, "onpolicy_report.json"),
+                          {"summary": report.summary(), "pairs": report.pairs, "dropped": dict(report.dropped),
+                           "unscored": report.unscored, "hit_token_limit": report.hit_token_limit})
+    try:
+        onpolicy.require_pairs(task.name, report)
+    except onpolicy.NoPairsError as error:
+        raise ConfigError(f"{where}.onpolicy: {error}") from None
+    data = dataclasses.replace(task.data, train=SourceConfig(records=pairs), onpolicy=None)
+    return dataclasses.replace(task, data=data), f"{where}.onpolicy: {report.summary()}"

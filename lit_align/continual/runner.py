@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -117,41 +116,6 @@ class TaskSequenceRunner:
     def _build_policy(self) -> Any:
         return self.config.model.instantiate().build()
 
-    def _onpolicy_task(self, task: TaskConfig, index: int, policy: Any) -> tuple[TaskConfig, str]:
-        """The task with its train pairs sampled from the current policy (`data.onpolicy`)."""
-        from lit_align.config.data import SourceConfig
-        from lit_align.continual.onpolicy import policy_pairs
-        from lit_align.data import onpolicy
-        from lit_align.data.sources import load_source
-        from lit_align.io import atomic_write_json, atomic_write_text
-
-        where = f"sequence[{index}].data"
-        settings = task.data.onpolicy
-        assert settings is not None
-        rows = load_source(task.data.train, f"{where}.train")
-        if "prompt" not in rows.column_names:
-            raise ConfigError(f"{where}.train: data.onpolicy needs a 'prompt' column (found "
-                              f"{', '.join(rows.column_names)})")
-        bad = [i for i, p in enumerate(rows["prompt"]) if not isinstance(p, str) or not p.strip()]
-        if bad:
-            raise ConfigError(f"{where}.train row {bad[0]}: data.onpolicy needs a non-empty string prompt in every "
-                              f"row ({len(bad)} rows have none)")
-        prompts = list(dict.fromkeys(rows["prompt"]))
-        pairs, report = policy_pairs(policy, prompts, settings, split=task.name,
-                                              chat_template=task.data.chat_template, seed=self.config.seed + index)
-        if ranks.is_main():
-            atomic_write_text(contained(self.output_dir, "tasks", task.name, "onpolicy_pairs.jsonl"),
-                              "".join(json.dumps(r) + "\n" for r in pairs))
-            atomic_write_json(contained(self.output_dir, "tasks", task.name, "onpolicy_report.json"),
-                              {"summary": report.summary(), "pairs": report.pairs, "dropped": dict(report.dropped),
-                               "unscored": report.unscored, "hit_token_limit": report.hit_token_limit})
-        try:
-            onpolicy.require_pairs(task.name, report)
-        except onpolicy.NoPairsError as error:
-            raise ConfigError(f"{where}.onpolicy: {error}") from None
-        data = dataclasses.replace(task.data, train=SourceConfig(records=pairs), onpolicy=None)
-        return dataclasses.replace(task, data=data), f"{where}.onpolicy: {report.summary()}"
-
     def _datamodule(self, task: TaskConfig, index: int, module: Any, policy: Any, memory: Any) -> Any:
         from lit_align.data.datamodule import AlignmentDataModule
 
@@ -249,6 +213,7 @@ class TaskSequenceRunner:
         task's entry of results.json."""
         import lightning as L
 
+        from lit_align.continual.onpolicy import onpolicy_task
         from lit_align.modules.base import TaskContext
         from lit_align.scale.consolidate import rebuild_if_sharded
 
@@ -257,7 +222,8 @@ class TaskSequenceRunner:
         onpolicy_note = []
         if task.data.onpolicy is not None:
             with timed(seconds, "onpolicy_data"):
-                task, note = self._onpolicy_task(task, index, parts.policy)
+                task, note = onpolicy_task(task, index, parts.policy, seed=self.config.seed + index,
+                                           output_dir=self.output_dir)
                 onpolicy_note.append(note)
         L.seed_everything(self.config.seed + index, workers=True, verbose=False)
         module = self._build_module(task, index, parts.policy)
