@@ -19,8 +19,12 @@ DOMAINS = ("certainly", "brief", "numbered", "plain_start")
 QUICK_DOMAINS = ("certainly", "plain_start")  # the conflicting pair: the smallest sequence that can forget
 LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                                   "down_proj"]}
-OPTIMIZER = {"lr": 5.0e-4, "warmup_steps": 2}
-DPO_ARGS = {"beta": 0.1, "optimizer": OPTIMIZER}
+# Calibrated on certainly -> plain_start, seed 0 (benchmarks/results/suite_real.md, "Recipe"): plain DPO at
+# 5e-4 wrecked the model after one task (probe exact 1.0 -> 0.125), at 1e-4 it learned nothing greedy
+# answers show; DPO + NLL on the chosen answer (RPO, sft_weight 1, as COPR's own SFT term) at 3e-4 learns
+# the habit in generations and keeps the model talking.
+OPTIMIZER = {"lr": 3.0e-4, "warmup_steps": 2}
+DPO_ARGS = {"beta": 0.1, "sft_weight": 1.0, "optimizer": OPTIMIZER}
 COPR_ARGS = {"beta": 1.0, "multiplier_lr": 1.0, "memory_batch_size": 4, "optimizer": OPTIMIZER}
 MEMORY = 0.25  # share of each task's rows kept, for every method with a memory
 SHAPE = {"chat_template": True, "batch_size": 4, "max_length": 160, "max_prompt_length": 64}
