@@ -50,10 +50,20 @@ def c3po_loss(
 
 
 def distillation_term(nll: torch.Tensor, student_logits: torch.Tensor, teacher_logits: torch.Tensor,
-                      *, kd_weight: float, temperature: float = 1.0) -> torch.Tensor:
+                      *, kd_weight: float, temperature: float = 1.0,
+                      sequence_ids: torch.Tensor | None = None) -> torch.Tensor:
     """(1 - kd_weight) NLL + kd_weight T^2 KL(teacher || student) over `(n, V)` answer positions
-    (the official code's KD variant; kd_weight 0 is the paper's default, plain NLL)."""
+    (the official code's KD variant; kd_weight 0 is the paper's default, plain NLL).
+
+    The KL is averaged over positions; with `sequence_ids` `(n,)` (which answer each position
+    belongs to) it is summed within each answer and averaged over answers, the official
+    code's reduction (long answers then weigh more)."""
     if kd_weight == 0:
         return nll
-    kd = kl_to_student(teacher_logits, student_logits, temperature).mean() * temperature**2
-    return (1 - kd_weight) * nll + kd_weight * kd
+    per_position = kl_to_student(teacher_logits, student_logits, temperature)
+    if sequence_ids is None:
+        kd = per_position.mean()
+    else:
+        sums = per_position.new_zeros(int(sequence_ids.max()) + 1).index_add(0, sequence_ids, per_position)
+        kd = sums[torch.unique(sequence_ids)].mean()
+    return (1 - kd_weight) * nll + kd_weight * kd * temperature**2

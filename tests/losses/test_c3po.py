@@ -31,3 +31,21 @@ def test_distillation_term_mixes_nll_and_t2_kl():
     kl = sum(a * math.log(a / b) for a, b in zip(pt, ps, strict=True))
     got = distillation_term(nll, student, teacher, kd_weight=0.25, temperature=2.0)
     assert got.item() == pytest.approx(0.75 * 0.7 + 0.25 * 4 * kl, rel=1e-5)
+
+
+def test_sequence_sum_distillation_sums_kl_within_each_answer_then_averages_answers():
+    teacher = torch.tensor([[0.0, 2.0], [1.0, 0.0], [0.0, 0.0]])
+    student = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+
+    def kl(t, s):  # KL(softmax(t) || softmax(s)) by hand
+        pt = [math.exp(v) / sum(math.exp(x) for x in t) for v in t]
+        ps = [math.exp(v) / sum(math.exp(x) for x in s) for v in s]
+        return sum(a * math.log(a / b) for a, b in zip(pt, ps, strict=True))
+
+    per = [kl(t.tolist(), s.tolist()) for t, s in zip(teacher, student, strict=True)]
+    nll = torch.tensor(0.0)
+    # positions 0, 1 belong to answer 0, position 2 to answer 1: (per0 + per1 + per2) / 2
+    got = distillation_term(nll, student, teacher, kd_weight=1.0, sequence_ids=torch.tensor([0, 0, 1]))
+    assert got.item() == pytest.approx((per[0] + per[1] + per[2]) / 2, rel=1e-5)
+    mean = distillation_term(nll, student, teacher, kd_weight=1.0)
+    assert mean.item() == pytest.approx(sum(per) / 3, rel=1e-5)  # the token mean, for contrast

@@ -54,3 +54,20 @@ def test_distillation_needs_the_reference_logits(tiny_policy):
     _, dm = fit(module, rows(8), steps=2)
     out = module.compute_loss(dm.collator([dm.train_set[i] for i in range(2)]))
     assert torch.isfinite(out.loss)
+
+
+def test_sequence_sum_distillation_weighs_answers_by_their_length(tiny_policy):
+    """At the start the student is pi_0: both reductions give zero KL; after training, the summed
+    form is the token mean times the mean answer length (more than the mean, here)."""
+    import copy
+
+    outs = {}
+    for reduction in ("token_mean", "sequence_sum"):
+        module = C3POModule(policy=copy.deepcopy(tiny_policy), kd_weight=1.0, reference="frozen_copy",
+                            kd_reduction=reduction, lambda_near=0.0)
+        _, dm = fit(module, rows(8), steps=3)
+        module.eval()
+        with torch.no_grad():
+            outs[reduction] = module.compute_loss(dm.collator([dm.train_set[i] for i in range(4)]))
+    mean, summed = (outs[r].terms["out_of_scope"].item() for r in ("token_mean", "sequence_sum"))
+    assert mean > 0 and summed > 2 * mean  # answers are several tokens long

@@ -9,11 +9,12 @@ One feedback is one task; see docs/methods/c3po.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 
 from lit_align.binding import Range
+from lit_align.data.collate import IGNORE_INDEX
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.c3po import c3po_loss, distillation_term
@@ -39,6 +40,7 @@ class C3POModule(DPOModule):
         lambda_near: Annotated[float, Range(ge=0)] = 0.1,
         kd_weight: Annotated[float, Range(ge=0, le=1)] = 0.0,
         kd_temperature: Annotated[float, Range(gt=0)] = 1.0,
+        kd_reduction: Literal["token_mean", "sequence_sum"] = "token_mean",
         **dpo_args: Any,
     ) -> None:
         dpo_args.setdefault("beta", 0.1)
@@ -49,7 +51,7 @@ class C3POModule(DPOModule):
             raise ConfigError("method.init_args.kd_weight > 0 needs pi_0's logits: set reference: adapter "
                               "(with LoRA) or frozen_copy")
         self.lambda_out, self.lambda_near = lambda_out, lambda_near
-        self.kd_weight, self.kd_temperature = kd_weight, kd_temperature
+        self.kd_weight, self.kd_temperature, self.kd_reduction = kd_weight, kd_temperature, kd_reduction
 
     def _constraint_terms(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token-mean NLL (optionally mixed with distillation) of pi_0's near- and out-of-scope answers."""
@@ -63,11 +65,16 @@ class C3POModule(DPOModule):
         teacher = self._teacher_logits(c)
         terms = []
         for part in (slice(0, half), slice(half, None)):
-            s_logits, targets = shift_for_next_token(student[part], c["labels"][part])
-            t_logits, _ = shift_for_next_token(teacher[part], c["labels"][part])
+            labels = c["labels"][part]
+            s_logits, targets = shift_for_next_token(student[part], labels)
+            t_logits, _ = shift_for_next_token(teacher[part], labels)
             nll = torch.nn.functional.cross_entropy(s_logits.float(), targets)
+            sequence_ids = None
+            if self.kd_reduction == "sequence_sum":  # the answer each predicting position belongs to
+                rows = torch.arange(labels.shape[0], device=labels.device)[:, None].expand_as(labels[:, 1:])
+                sequence_ids = rows[labels[:, 1:] != IGNORE_INDEX]
             terms.append(distillation_term(nll, s_logits, t_logits, kd_weight=self.kd_weight,
-                                           temperature=self.kd_temperature))
+                                           temperature=self.kd_temperature, sequence_ids=sequence_ids))
         return terms[0], terms[1]
 
     def _teacher_logits(self, c: dict[str, torch.Tensor]) -> torch.Tensor:
