@@ -21,7 +21,7 @@ _ENV = {
 }
 ADVERTS = ("litlogger",)  # dropped wherever they appear in a line, on every run, --verbose or not
 DEVICE_AND_LOOP_LINES = ("💡 Tip", "GPU available", "TPU available", "HPU available", "You are using a CUDA device",
-                         "`Trainer.fit` stopped")
+                         "`Trainer.fit` stopped", "Loading `train_dataloader` to estimate")
 _LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
                       "lightning.pytorch.accelerators.cuda")
 _DEPENDENCIES = r"(lightning|pytorch_lightning|lightning_fabric|transformers|peft|torch|datasets|deepspeed|mlflow)"

@@ -15,7 +15,7 @@ from tests.test_cli_errors import GOOD_PAIR
 
 pytestmark = pytest.mark.integration
 NOISE = ("Generating train split", "GPU available", "TPU available", "Creating initial MLflow database",
-         "`Trainer.fit` stopped", "litlogger")
+         "`Trainer.fit` stopped", "litlogger", "Loading `train_dataloader` to estimate")
 
 
 def _fit(tmp_path, *extra):
