@@ -99,14 +99,18 @@ def probe(args) -> None:
     print(f"probe: kept {report['kept']}/{report['asked']} factual questions, {report['general']} general prompts")
 
 
-def _fit(config: dict, work: Path, name: str, threads: int) -> tuple[str, dict | None, str]:
-    """One suite run in its own process (resumes a killed run; a complete one is read back)."""
+def _fit(config: dict, work: Path, name: str, threads: int, report_only: bool = False
+         ) -> tuple[str, dict | None, str]:
+    """One suite run in its own process (resumes a killed run; a complete one is read back;
+    with `report_only`, a run not complete is left out instead of run)."""
     import yaml
 
     out = Path(config["output_dir"])
     results = out / "results.json"
     if results.is_file() and json.loads(results.read_text()).get("complete"):
         return name, json.loads(results.read_text()), ""
+    if report_only:
+        return name, None, ""
     path = work / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
@@ -141,7 +145,7 @@ def run(args) -> None:
     out_dir = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     records: dict[str, dict] = {}
-    failures = []
+    failures: list[str] = []
     started = time.perf_counter()
 
     def write() -> None:
@@ -150,6 +154,7 @@ def run(args) -> None:
                 "domains": domains, "orders": orders, "seeds": args.seeds, "methods": args.methods,
                 "size": vars(size) | {"quick": args.quick}, "machine": f"{platform.machine()}, {os.cpu_count()} CPU "
                 "cores, torch CPU", "jobs": args.jobs, "threads_per_run": args.threads,
+                "recipe": real.RECIPE, "not_run": [p[0] for p in planned if p[0] not in records],
                 "run_minutes_total": round(sum(r["minutes"] for r in runs), 1),
                 "elapsed_minutes_this_sitting": round((time.perf_counter() - started) / 60, 1)}
         table = summarise(runs, args.methods)
@@ -157,13 +162,15 @@ def run(args) -> None:
         write_results_text(out_dir / f"{stem}.md", markdown(meta, table, runs))
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(_fit, cfg, work, name, args.threads): (name, method, o, seed)
+        futures = {pool.submit(_fit, cfg, work, name, args.threads, args.report_only): (name, method, o, seed)
                    for name, method, o, seed, cfg in planned}
         from concurrent.futures import as_completed
 
         for future in as_completed(futures):
             name, method, o, seed = futures[future]
             _, results, error = future.result()
+            if results is None and args.report_only:  # not complete: listed in meta["not_run"]
+                continue
             if results is None:
                 failures.append(name)
                 print(f"[suite] {name} failed:\n{error}", file=sys.stderr, flush=True)
@@ -196,6 +203,8 @@ def main() -> None:
     r.add_argument("--jobs", type=int, default=2, help="runs at once (each in its own process)")
     r.add_argument("--threads", type=int, default=1, help="torch threads per run")
     r.add_argument("--quick", action="store_true", help="CI size: 2 domains, 1 order, 1 seed, 2 steps per task")
+    r.add_argument("--report-only", action="store_true",
+                   help="rewrite the results from the runs already complete; start none")
     r.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     r.add_argument("--name", default=None, help="file stem of the report (default suite_real[_quick])")
     r.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".cache" / "real_suite")

@@ -25,6 +25,9 @@ LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "
 # the habit in generations and keeps the model talking.
 OPTIMIZER = {"lr": 3.0e-4, "warmup_steps": 2}
 DPO_ARGS = {"beta": 0.1, "sft_weight": 1.0, "optimizer": OPTIMIZER}
+RECIPE = ("DPO + NLL on the chosen answer (RPO: beta 0.1, sft_weight 1) for sequential, replay and multi-task; "
+          "COPR with its own NLL term (beta 1, multiplier_lr 1); LoRA lr 3e-4, warm-up 2 steps, one epoch of "
+          "batch 4 per task; memory: a quarter of each task's rows (replay: 20% of each batch)")
 COPR_ARGS = {"beta": 1.0, "multiplier_lr": 1.0, "memory_batch_size": 4, "optimizer": OPTIMIZER}
 MEMORY = 0.25  # share of each task's rows kept, for every method with a memory
 SHAPE = {"chat_template": True, "batch_size": 4, "max_length": 160, "max_prompt_length": 64}

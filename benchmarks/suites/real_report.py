@@ -113,9 +113,11 @@ def markdown(meta: dict[str, Any], table: dict[str, dict[str, list[float]]], run
         f"{meta['model']}; {meta['machine']}; {meta['jobs']} run(s) at once, {meta['threads_per_run']} torch "
         f"thread(s) each. Runs' wall times add up to {meta['run_minutes_total']} min; this sitting took "
         f"{meta['elapsed_minutes_this_sitting']} min (finished runs are read back, not rerun).",
-        f"Domains {', '.join(meta['domains'])}; orders {meta['orders']}; seeds {meta['seeds']}. Per task: one epoch "
-        f"over the committed on-policy pairs (benchmarks/data/smollm2_style/build_report.json), batch 4, LoRA lr "
-        f"5e-4; size {size}.",
+        f"Domains {', '.join(meta['domains'])}; orders {meta['orders']}; seeds {meta['seeds']}. Recipe: "
+        f"{meta.get('recipe', '-')}; data: the committed on-policy pairs "
+        f"(benchmarks/data/smollm2_style/build_report.json); size {size}.",
+        *([f"Planned but not run in the time this suite had: {', '.join(meta['not_run'])}."]
+          if meta.get("not_run") else []),
         "Primary score: the domain's gold rule on greedy answers to held-out prompts "
         f"({size['gen_prompts']} per domain, {size['new_tokens']} new tokens). Pairwise: preference accuracy on "
         "held-out pairs vs the untuned model. Probe: exact answers to factual questions the untuned model "
