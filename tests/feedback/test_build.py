@@ -56,19 +56,25 @@ def test_config_hash_ignores_where_data_goes_and_how_it_is_judged():
     assert config_hash(raw) != config_hash(raw | {"n_in": 5})
 
 
-def test_build_through_an_openai_compatible_endpoint(tmp_path, capsys):
+def _build_through_the_stub(tmp_path, *, stub_revises: bool):
+    """`feedback build` with the stub endpoint writing prompts (and revisions, when asked);
+    returns the requests it received and the build report."""
     server, state, url = stub_server.start()
     try:
         stub = {"class_path": "openai_chat", "init_args": {"base_url": url, "model": "stub", "backoff_seconds": 0.0}}
-        generator = {"class_path": "llm_feedback", "init_args": {"num_categories": 2, "backend": stub,
-                                                                 "reviser": stub}}
+        generator = {"class_path": "llm_feedback",
+                     "init_args": {"num_categories": 2, "backend": stub, **({"reviser": stub} if stub_revises else {})}}
         out_of_scope = {"records": [{"prompt": f"Name {n} colors."} for n in ("one", "two", "three", "four")]}
         config = write_config(tmp_path, generator=generator, out_of_scope=out_of_scope, n_in=4, n_near=4, n_out=4,
                               test_fraction=0.0)
         assert main(["feedback", "build", "--config", config]) == 0
     finally:
         server.shutdown()
-    report = json.loads((tmp_path / "data" / "report.json").read_text())
+    return state.requests, json.loads((tmp_path / "data" / "report.json").read_text())
+
+
+def test_build_through_an_openai_compatible_endpoint(tmp_path):
+    _, report = _build_through_the_stub(tmp_path, stub_revises=True)
     # the stub repeats prompts across categories and offers 3 near-scope ones: duplicates and shortfall reported
     assert report["train_rows"] == 3
     assert report["left_out"] == {"duplicate_in_scope_prompt": 2, "duplicate_near_scope_prompt": 3,
@@ -80,19 +86,9 @@ def test_build_through_an_openai_compatible_endpoint(tmp_path, capsys):
 
 
 def test_by_default_pi0_revises_its_own_answers(tmp_path):
-    server, state, url = stub_server.start()
-    try:
-        generator = {"class_path": "llm_feedback", "init_args": {"num_categories": 2, "backend": {
-            "class_path": "openai_chat", "init_args": {"base_url": url, "model": "stub", "backoff_seconds": 0.0}}}}
-        out_of_scope = {"records": [{"prompt": f"Name {n} colors."} for n in ("one", "two", "three", "four")]}
-        config = write_config(tmp_path, generator=generator, out_of_scope=out_of_scope, n_in=4, n_near=4, n_out=4,
-                              test_fraction=0.0)
-        assert main(["feedback", "build", "--config", config]) == 0
-    finally:
-        server.shutdown()
-    asks = [r["messages"][0]["content"] for r in state.requests]
+    requests, report = _build_through_the_stub(tmp_path, stub_revises=False)
+    asks = [r["messages"][0]["content"] for r in requests]
     assert asks and not any("Original answer:" in a for a in asks)  # the endpoint wrote prompts only
-    report = json.loads((tmp_path / "data" / "report.json").read_text())
     assert report["reviser"] == "PolicyChatBackend(pi_0)"
     assert report["left_out"]["cannot_revise"] == 2  # a random tiny pi_0 revises badly: counted, not hidden
 
