@@ -121,6 +121,15 @@ def _fit(config: dict, work: Path, name: str, threads: int, report_only: bool = 
     return name, json.loads(results.read_text()), ""
 
 
+def _span_minutes(run_dirs: list[Path]) -> float:
+    """Wall time from the first run's start (its config.yaml) to the last run's end (results.json)."""
+    if not run_dirs:
+        return 0.0
+    start = min((d / "config.yaml").stat().st_mtime for d in run_dirs)
+    end = max((d / "results.json").stat().st_mtime for d in run_dirs)
+    return round((end - start) / 60, 1)
+
+
 def run(args) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -156,7 +165,8 @@ def run(args) -> None:
                 "cores, torch CPU", "jobs": args.jobs, "threads_per_run": args.threads,
                 "recipe": real.RECIPE, "not_run": [p[0] for p in planned if p[0] not in records],
                 "run_minutes_total": round(sum(r["minutes"] for r in runs), 1),
-                "elapsed_minutes_this_sitting": round((time.perf_counter() - started) / 60, 1)}
+                "elapsed_minutes_this_sitting": round((time.perf_counter() - started) / 60, 1),
+                "span_minutes": _span_minutes([work / "runs" / p[0] for p in planned if p[0] in records])}
         table = summarise(runs, args.methods)
         write_results_json(out_dir / f"{stem}.json", {"meta": meta, "summary": table, "runs": runs}, indent=1)
         write_results_text(out_dir / f"{stem}.md", markdown(meta, table, runs))

@@ -73,8 +73,9 @@ def verdicts(table: dict[str, dict[str, list[float]]], runs: list[dict[str, Any]
         out.append("F1r: not judged (needs sequential and replay runs)")
     else:
         met = seq <= -0.05 and rep > seq
-        out.append(f"F1r {'met' if met else 'not met'}: sequential DPO BWT {seq:+.3f} (target <= -0.05), "
-                   f"replay BWT {rep:+.3f} ({'better' if rep > seq else 'not better'})")
+        out.append(f"F1r {'met' if met else 'not met'} on the means: sequential DPO BWT {seq:+.3f} (target <= -0.05), "
+                   f"replay BWT {rep:+.3f} ({'better' if rep > seq else 'not better'}); "
+                   + _overlap(table, "sequential", "replay", "bwt"))
     copr, p_copr, p_rep = _mean(table, "copr", "bwt"), _mean(table, "copr", "plasticity"), _mean(
         table, "replay", "plasticity")
     if copr is None or rep is None or p_copr is None or p_rep is None:
@@ -89,7 +90,23 @@ def verdicts(table: dict[str, dict[str, list[float]]], runs: list[dict[str, Any]
                if r["metrics"].get("probe_exact_relative_drop", 0.0) > TAX_LIMIT]
     out.append("T1: " + (f"the probe's exact answers fell by more than {TAX_LIMIT:.0%} in {', '.join(wrecked)}"
                          if wrecked else f"no run's probe exact answers fell by more than {TAX_LIMIT:.0%}"))
+    for method in table:
+        drops = [r["metrics"]["probe_exact_relative_drop"] for r in runs
+                 if r["method"] == method and "probe_exact_relative_drop" in r["metrics"]]
+        if drops and sum(drops) / len(drops) > TAX_LIMIT:
+            out.append(f"T1: {method} loses {sum(drops) / len(drops):.1%} of the probe's exact answers on average: "
+                       f"its numbers above come with that cost")
     return out
+
+
+def _overlap(table: dict[str, dict[str, list[float]]], a: str, b: str, key: str) -> str:
+    """Whether the two methods' 95% intervals of `key` overlap (then the ordering is not significant)."""
+    (ma, ha, na), (mb, hb, nb) = table[a][key], table[b][key]
+    if min(na, nb) < 2:
+        return "one run each: no interval"
+    if abs(ma - mb) > ha + hb:
+        return f"the 95% intervals do not overlap (n = {int(na)}, {int(nb)})"
+    return f"the 95% intervals overlap (+-{ha:.3f}, +-{hb:.3f}; n = {int(na)}, {int(nb)}): not significant"
 
 
 def _cell(cell: list[float] | None) -> str:
@@ -111,8 +128,9 @@ def markdown(meta: dict[str, Any], table: dict[str, dict[str, list[float]]], run
         f"# Real-model continual-alignment suite{' (quick)' if size['quick'] else ''}",
         "",
         f"{meta['model']}; {meta['machine']}; {meta['jobs']} run(s) at once, {meta['threads_per_run']} torch "
-        f"thread(s) each. Runs' wall times add up to {meta['run_minutes_total']} min; this sitting took "
-        f"{meta['elapsed_minutes_this_sitting']} min (finished runs are read back, not rerun).",
+        f"thread(s) each. Runs' wall times add up to {meta['run_minutes_total']} min; from the first run's start "
+        f"to the last one's end {meta.get('span_minutes', '-')} min of wall time (runs that had finished are read "
+        f"back, not rerun).",
         f"Domains {', '.join(meta['domains'])}; orders {meta['orders']}; seeds {meta['seeds']}. Recipe: "
         f"{meta.get('recipe', '-')}; data: the committed on-policy pairs "
         f"(benchmarks/data/smollm2_style/build_report.json); size {size}.",
