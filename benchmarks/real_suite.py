@@ -1,18 +1,19 @@
 """The real-model continual-alignment suite on SmolLM2-135M-Instruct (issue 19), at the size
-two CPU cores allow.
+two CPU cores allow (docs/benchmarks.md says what it measured and how long it took).
 
-    python benchmarks/real_suite.py build [--domains ...] [--train 40] [--test 16] [--k 4]
-    python benchmarks/real_suite.py run --methods sequential replay [--domains brief detailed certainly]
+    python benchmarks/real_suite.py build [--domains ...] [--train 40] [--test 16]
+    python benchmarks/real_suite.py probe
+    python benchmarks/real_suite.py run [--methods ...] [--orders 2] [--seeds 0 1] [--jobs 2] [--quick]
+    python benchmarks/real_suite.py run --report-only
 
 `build` samples K answers per prompt from the untuned model (temperature 1, 32 new tokens,
 chat template), scores them with each domain's gold rule and keeps best vs worst pairs
 (`lit_align.data.onpolicy`); pairs are cached under benchmarks/.cache/onpolicy (keyed by model
-hash, domain and settings) and written to benchmarks/data/smollm2_style/ with a report of
-what was dropped and why. Train pairs come from the domain's train prompts, eval pairs from
-its held-out test prompts. `run` trains the domains in sequence with LoRA DPO (sequential,
-or with 20% replay) and builds the result matrix from the gold score of greedy answers to
-each domain's held-out prompts (plus pairwise accuracy), then writes
-benchmarks/results/real_suite.{json,md}.
+hash, domain and settings) and written to benchmarks/data/smollm2_style/ with a report of what
+was dropped and why. `probe` keeps the factual questions the untuned model answers right, for
+the general probe. `run` trains every method of `benchmarks/suites/real.py` over the domains in
+each order and seed, each run in its own process (finished runs are read back, killed ones
+resume), and writes benchmarks/results/suite_real.{json,md} after every finished run.
 """
 
 from __future__ import annotations
