@@ -53,7 +53,8 @@ def test_a_killed_quick_run_resumes_to_the_same_matrices(quick):
     config["output_dir"] = str(root / "killed")
     path = root / "killed.yaml"
     path.write_text(yaml.safe_dump(config))
-    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}  # as the suite ran it: same float results
+    # as the suite ran it (OMP and MKL at 1 thread): the same float results
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     killed = [sys.executable, "-m", "tests.kill_after_task", "0", "fit", "--config", str(path)]
     assert subprocess.run(killed, cwd=REPO, capture_output=True, env=env).returncode == 137
     command = [sys.executable, "-m", "lit_align.cli", "fit", "--config", str(path)]
