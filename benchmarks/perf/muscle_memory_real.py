@@ -46,7 +46,7 @@ def measure(mode: str) -> dict[str, float]:
     if mode == "copy":  # the behaviour before the twin adapter: a frozen deep copy of the policy
         muscle.is_peft_model = lambda model: False
     module = muscle.MUSCLEModule(policy=policy, old_model=ComponentSpec("gguf", {"gguf": "smollm2-135m-instruct"}))
-    rows = [{"prompt": f"Tell me about topic {i}.", "response": "It is a topic worth knowing about. " * 8}
+    rows = [{"prompt": f"Tell me about topic {i}.", "completion": "It is a topic worth knowing about. " * 8}
             for i in range(8)]
     config = DataConfig(train=SourceConfig(records=rows), batch_size=4, max_length=128, max_prompt_length=32)
     dm = AlignmentDataModule(config, kind="sft", tokenizer=policy.tokenizer, where="bench")
