@@ -39,6 +39,7 @@ def contains_answer(text: str, accepted: list[str]) -> bool:
 def answer_logprobs(model: Any, tokenizer: Any, prompts: list[str], answers: list[str],
                     batch_size: int) -> list[float]:
     """Mean per-token log-probability of each answer after its (rendered) prompt."""
+    from lit_align.data.collate import pad_sequences
     from lit_align.losses.logprobs import sequence_logprobs
     from lit_align.modules.reference import eval_mode
 
@@ -47,19 +48,14 @@ def answer_logprobs(model: Any, tokenizer: Any, prompts: list[str], answers: lis
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     with eval_mode(model):
         for start in range(0, len(prompts), batch_size):
-            ids, labels = [], []
-            for prompt, answer in zip(prompts[start : start + batch_size], answers[start : start + batch_size],
-                                      strict=True):
-                p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-                a = tokenizer(answer, add_special_tokens=False)["input_ids"] or [tokenizer.eos_token_id]
-                ids.append(p + a)
-                labels.append([-100] * len(p) + a)
-            width = max(map(len, ids))
-            input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in ids], device=device)
-            label_ids = torch.tensor([s + [-100] * (width - len(s)) for s in labels], device=device)
-            mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in ids], device=device)
-            logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
-            out += sequence_logprobs(logits, label_ids, average=True).logps.tolist()
+            chunk = zip(prompts[start : start + batch_size], answers[start : start + batch_size], strict=True)
+            pairs = [(tokenizer(p, add_special_tokens=False)["input_ids"],
+                      tokenizer(a, add_special_tokens=False)["input_ids"] or [tokenizer.eos_token_id])
+                     for p, a in chunk]
+            batch = {k: v.to(device) for k, v in pad_sequences([p for p, _ in pairs], [a for _, a in pairs],
+                                                               pad).items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+            out += sequence_logprobs(logits, batch["labels"], average=True).logps.tolist()
     return out
 
 
