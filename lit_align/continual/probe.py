@@ -88,8 +88,9 @@ class GeneralProbe:
         self.reference_answers: list[str] = []
         self.baseline: dict[str, Any] = {}
 
-    def _measure(self, policy: Any) -> dict[str, Any]:
-        replies = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed)
+    def _measure(self, policy: Any, replies: list[str] | None = None) -> dict[str, Any]:
+        if replies is None:
+            replies = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed)
         hits = [contains_answer(r, a) for r, a in zip(replies, self.accepted, strict=True) if a is not None]
         logps = answer_logprobs(policy.model, policy.tokenizer, self.prompts, self.reference_answers,
                                 self.cfg.batch_size)
@@ -98,7 +99,8 @@ class GeneralProbe:
 
     def set_reference(self, policy: Any) -> dict[str, Any]:
         self.reference_answers = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed)
-        self.baseline = self._measure(policy)
+        # the untuned model's greedy replies are its baseline replies too: generated once
+        self.baseline = self._measure(policy, replies=self.reference_answers)
         return self.baseline
 
     def measure(self, policy: Any, task: str) -> dict[str, Any]:
