@@ -95,7 +95,7 @@ def cached_model_dir(gguf_path: Path, cache_root: Path) -> Path:
     try:
         log.warning("dequantising %s into the model cache %s (once; later runs read the cache)",
                     gguf_path.name, entry)
-        _materialise(gguf_path, staging, sha)
+        _materialise_keeping_rng(gguf_path, staging, sha)
         try:
             os.rename(staging, entry)
         except OSError:  # another process finished first: its entry is as good as ours
@@ -122,6 +122,16 @@ def _discard(entry: Path, cache_root: Path) -> None:
     if entry.resolve().parent != cache_root.resolve():
         raise ConfigError(f"refusing to remove {entry}: it is not inside the model cache {cache_root}")
     shutil.rmtree(entry)
+
+
+def _materialise_keeping_rng(gguf_path: Path, out: Path, sha: str) -> None:
+    """Materialise without touching the global RNG: building the model from its config draws
+    random initial weights, and a run that built the cache would otherwise start its LoRA
+    adapters (drawn after the model) from other numbers than a run that found it warm."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        _materialise(gguf_path, out, sha)
 
 
 def _materialise(gguf_path: Path, out: Path, sha: str) -> None:

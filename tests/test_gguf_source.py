@@ -99,6 +99,7 @@ def _fake_materialise(calls: list[str]):
         import torch
 
         calls.append(sha)
+        torch.randn(3)  # as the real one draws initial weights before loading the dequantised ones
         save_file({"w": torch.ones(64)}, str(out / "model.safetensors"))
         (out / "config.json").write_text("{}")
         files = {p.name: p.stat().st_size for p in out.iterdir()}
@@ -116,6 +117,19 @@ def test_cache_is_built_once_then_hit(tmp_path, monkeypatch):
     assert first == second and len(calls) == 1
     assert first.name == f"m-{model_cache.file_sha256(source)[:16]}"
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no staging left behind
+
+
+def test_a_cold_cache_leaves_the_global_rng_as_a_warm_one_does(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(model_cache, "_materialise", _fake_materialise([]))
+    source = _write_gguf(tmp_path / "m.gguf", "llama")
+    torch.manual_seed(0)
+    model_cache.cached_model_dir(source, tmp_path / "cache")  # cold: materialises
+    after_cold = torch.randn(4)
+    torch.manual_seed(0)
+    model_cache.cached_model_dir(source, tmp_path / "cache")  # warm: reads the entry
+    assert torch.equal(torch.randn(4), after_cold)
 
 
 def test_killed_first_load_leaves_no_entry(tmp_path, monkeypatch):
