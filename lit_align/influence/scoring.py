@@ -37,12 +37,16 @@ Batches = Callable[[], Iterable[dict[str, torch.Tensor]]]  # a fresh pass over t
 @dataclass
 class InfluenceSettings:
     """`params`: "lora" or fnmatch patterns over linear-layer names; `projection_dim`: per-side
-    size of the random projection (None: exact gradients); `damping`: times the mean eigenvalue."""
+    size of the random projection (None: exact gradients); `damping`: times the mean eigenvalue;
+    `cosine`: score by the cosine of g_z and H^-1 g_q instead of their inner product, so rows
+    with large gradients (high loss, long answers) do not outrank rows that point the same way
+    (with `identity` this is the gradient-cosine baseline)."""
 
     params: list[str] | str = "lora"
     preconditioner: PreconditionerName = "ekfac"
     damping: Annotated[float, Range(gt=0)] = 0.1
     projection_dim: Annotated[int, Range(gt=0)] | None = None
+    cosine: bool = False
     seed: int = 0
 
 
@@ -146,6 +150,9 @@ class InfluenceScorer:
         """`(N, M)` influence of every training row on every query row."""
         t = self.fit_and_collect(train, train_measurement, data_key)
         q = self.query_vectors(queries, query_measurement).cpu()
+        if self.settings.cosine:
+            t = torch.nn.functional.normalize(t, dim=1)
+            q = torch.nn.functional.normalize(q, dim=1)
         return t @ q.T
 
     def describe(self) -> dict[str, Any]:

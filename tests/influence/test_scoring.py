@@ -24,6 +24,19 @@ def test_identity_scores_are_plain_gradient_dot_products(trained):
     torch.testing.assert_close(scores, g_train @ g_query.T, rtol=1e-3, atol=1e-3)
 
 
+def test_cosine_scores_are_cosines_of_the_gradients(trained):
+    policy, train, queries = trained
+    settings = InfluenceSettings(params=PARAMS, preconditioner="identity", cosine=True)
+    scores = InfluenceScorer(policy.model, settings).score(train.batches(), queries.batches(),
+                                                           train_measurement="sft", data_key="t")
+    layers = select_layers(policy.model, PARAMS)
+    g_train = torch.cat([autograd_row_gradients(policy.model, layers, b, "sft") for b in train.batches()()])
+    g_query = torch.cat([autograd_row_gradients(policy.model, layers, b, "sft") for b in queries.batches()()])
+    expected = torch.stack([torch.nn.functional.cosine_similarity(g_train, q.unsqueeze(0)) for q in g_query], 1)
+    torch.testing.assert_close(scores, expected, rtol=1e-3, atol=1e-3)
+    assert scores.abs().max() <= 1 + 1e-5
+
+
 def test_projection_is_unbiased_and_keeps_the_ranking(trained):
     policy, train, queries = trained
     exact = InfluenceScorer(policy.model, InfluenceSettings(params=PARAMS, preconditioner="ekfac"))
