@@ -34,6 +34,7 @@ COMPONENTS: dict[str, str] = {
     "reward_model_scorer": "lit_align.modules.reward.RewardModelScorer",
     "synthetic_gold_scorer": "lit_align.data.synthetic.SyntheticGoldScorer",
     "style_gold_scorer": "lit_align.data.style.StyleGoldScorer",
+    "no_refusal_scorer": "lit_align.data.refusal.NoRefusalScorer",
     # C3PO data: feedback generators, chat backends, judges
     "synthetic_feedback": "lit_align.feedback.dataset.SyntheticFeedbackGenerator",
     "llm_feedback": "lit_align.feedback.llm_generator.LLMFeedbackGenerator",
