@@ -96,15 +96,30 @@ class ModelSpec:
     `problems()` and `position_limit()` must stay cheap (no weights): `validate` calls them.
     """
 
-    def __init__(self, *, lora: LoraConfig | None = None, gradient_checkpointing: bool = False) -> None:
+    def __init__(self, *, lora: LoraConfig | None = None, adapter: str | None = None,
+                 gradient_checkpointing: bool = False) -> None:
         self.lora = lora
+        self.adapter = adapter  # a saved peft adapter put back on the base, trainable (what a LoRA fit exported)
         self.gradient_checkpointing = gradient_checkpointing
 
     def _build_base(self) -> tuple[Any, Any]:
         raise NotImplementedError
 
+    def _base_problems(self) -> list[str]:
+        return []
+
     def problems(self) -> list[str]:
         """What would stop `build()`, each naming the key and the fix."""
+        return self._base_problems() + self._adapter_problems()
+
+    def _adapter_problems(self) -> list[str]:
+        if self.adapter is None:
+            return []
+        if self.lora is not None:
+            return ["model.init_args: set lora (a new adapter) or adapter (a saved one), not both"]
+        if not (Path(self.adapter).expanduser() / "adapter_config.json").is_file():
+            return [f"model.init_args.adapter: {self.adapter} holds no adapter_config.json; give the directory "
+                    "peft saved (a LoRA fit's export writes it to <model dir>/adapter)"]
         return []
 
     def position_limit(self) -> int | None:
@@ -121,6 +136,13 @@ class ModelSpec:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if self.lora is not None:
             model = apply_lora(model, self.lora)
+        if self.adapter is not None:
+            problems = self._adapter_problems()
+            if problems:
+                raise ConfigError(problems)
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(Path(self.adapter).expanduser()), is_trainable=True)
         model.train()  # from_pretrained returns eval mode; stages train the policy
         return Policy(model=model, tokenizer=tokenizer)
 
@@ -138,9 +160,10 @@ class HFModelSpec(ModelSpec):
         trust_remote_code: bool = False,
         attn_implementation: str | None = None,
         lora: LoraConfig | None = None,
+        adapter: str | None = None,
         gradient_checkpointing: bool = False,
     ) -> None:
-        super().__init__(lora=lora, gradient_checkpointing=gradient_checkpointing)
+        super().__init__(lora=lora, adapter=adapter, gradient_checkpointing=gradient_checkpointing)
         self.name_or_path = name_or_path
         self.tokenizer_path = tokenizer or name_or_path
         self.dtype = dtype
@@ -154,7 +177,7 @@ class HFModelSpec(ModelSpec):
         looks_local = path.is_absolute() or self.name_or_path.startswith((".", "~")) or path.exists()
         return path if looks_local else None
 
-    def problems(self) -> list[str]:
+    def _base_problems(self) -> list[str]:
         local = self._local_dir()
         if local is None:
             return []
@@ -177,7 +200,7 @@ class HFModelSpec(ModelSpec):
         return int(limit) if isinstance(limit, int) else None
 
     def _build_base(self) -> tuple[Any, Any]:
-        problems = self.problems()
+        problems = self._base_problems()
         if problems:
             raise ConfigError(problems)
         try:
@@ -221,9 +244,10 @@ class GGUFModelSpec(ModelSpec):
         dtype: Literal["float32", "bfloat16"] = "float32",
         attn_implementation: str | None = None,
         lora: LoraConfig | None = None,
+        adapter: str | None = None,
         gradient_checkpointing: bool = False,
     ) -> None:
-        super().__init__(lora=lora, gradient_checkpointing=gradient_checkpointing)
+        super().__init__(lora=lora, adapter=adapter, gradient_checkpointing=gradient_checkpointing)
         self.gguf = gguf
         self.cache_dir = cache_dir
         self.dtype: Dtype = dtype
@@ -237,7 +261,7 @@ class GGUFModelSpec(ModelSpec):
         check_architecture(info, path)
         return path, info
 
-    def problems(self) -> list[str]:
+    def _base_problems(self) -> list[str]:
         try:
             self._info()
         except ConfigError as exc:
@@ -283,9 +307,10 @@ class TinyModelSpec(ModelSpec):
         corpus: str | None = None,
         seed: int = 0,
         lora: LoraConfig | None = None,
+        adapter: str | None = None,
         gradient_checkpointing: bool = False,
     ) -> None:
-        super().__init__(lora=lora, gradient_checkpointing=gradient_checkpointing)
+        super().__init__(lora=lora, adapter=adapter, gradient_checkpointing=gradient_checkpointing)
         if d_model % n_head:
             raise ConfigError(
                 f"model.init_args.d_model ({d_model}) must be divisible by n_head ({n_head})"

@@ -45,6 +45,32 @@ def test_lora_export_merges_into_a_plain_model(tiny_policy, tmp_path):
     assert policy.is_peft  # exporting must not merge the live policy
 
 
+def test_a_saved_adapter_goes_back_on_its_base_trainable(tmp_path):
+    spec = {"n_layer": 1, "d_model": 32, "n_head": 2, "seed": 3}
+    trained = TinyModelSpec(**spec, lora=LoraConfig(r=2, alpha=4)).build()
+    with torch.no_grad():
+        for name, p in trained.model.named_parameters():
+            if "lora_B" in name:
+                p.add_(0.05)
+    export_policy(trained, tmp_path / "model", merge_lora=True)
+    again = TinyModelSpec(**spec, adapter=str(tmp_path / "model" / "adapter")).build()
+    assert again.is_peft and again.model.training
+    assert {n for n, p in again.model.named_parameters() if p.requires_grad} == {
+        n for n, p in trained.model.named_parameters() if p.requires_grad}
+    torch.testing.assert_close(_logits(again.model, again.tokenizer), _logits(trained.model, trained.tokenizer))
+
+
+def test_adapter_problems_name_the_key(tmp_path):
+    spec = {"n_layer": 1, "d_model": 32, "n_head": 2}
+    assert TinyModelSpec(**spec, adapter=str(tmp_path)).problems() == [
+        f"model.init_args.adapter: {tmp_path} holds no adapter_config.json; give the directory peft saved "
+        "(a LoRA fit's export writes it to <model dir>/adapter)"]
+    both = TinyModelSpec(**spec, adapter=str(tmp_path), lora=LoraConfig())
+    assert both.problems() == ["model.init_args: set lora (a new adapter) or adapter (a saved one), not both"]
+    with pytest.raises(ConfigError, match="not both"):
+        both.build()
+
+
 def test_hf_spec_errors_name_the_path(tmp_path):
     with pytest.raises(ConfigError, match="model.init_args.name_or_path: the directory .*nothing-here does not exist"):
         HFModelSpec(name_or_path=str(tmp_path / "nothing-here")).build()
