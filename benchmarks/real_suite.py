@@ -1,5 +1,5 @@
 """The real-model continual-alignment suite on SmolLM2-135M-Instruct (issue 19), at the size
-two CPU cores allow (docs/benchmarks.md says what it measured and how long it took).
+two CPU cores allow (docs/real_suite.md says what it measured and how long it took).
 
     python benchmarks/real_suite.py build [--domains ...] [--train 40] [--test 16]
     python benchmarks/real_suite.py probe

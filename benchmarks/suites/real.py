@@ -19,7 +19,7 @@ DOMAINS = ("certainly", "brief", "numbered", "plain_start")
 QUICK_DOMAINS = ("certainly", "plain_start")  # the conflicting pair: the smallest sequence that can forget
 LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                                   "down_proj"]}
-# Calibrated on certainly -> plain_start, seed 0 (docs/benchmarks.md, "Recipe"): plain DPO at
+# Calibrated on certainly -> plain_start, seed 0 (docs/real_suite.md, "Recipe"): plain DPO at
 # 5e-4 wrecked the model after one task (probe exact 1.0 -> 0.125), at 1e-4 it learned nothing greedy
 # answers show; DPO + NLL on the chosen answer (RPO, sft_weight 1, as COPR's own SFT term) at 3e-4 learns
 # the habit in generations and keeps the model talking.
