@@ -15,10 +15,12 @@ class TokenizedRows:
     """A `datasets.Dataset` of rows tokenised as training would; `batches()` gives a fresh pass."""
 
     def __init__(self, rows: Any, kind: RecordKind, tokenizer: Any, *, where: str, max_length: int = 512,
-                 max_prompt_length: int = 256, batch_size: int = 16, device: Any = "cpu") -> None:
+                 max_prompt_length: int = 256, batch_size: int = 16, device: Any = "cpu",
+                 chat_template: bool = False) -> None:
         import datasets
 
-        settings = TokenizeSettings(max_length=max_length, max_prompt_length=max_prompt_length)
+        settings = TokenizeSettings(max_length=max_length, max_prompt_length=max_prompt_length,
+                                    chat_template=chat_template)
         columns, self.report = tokenize_dataset(rows, kind, tokenizer, settings, where)
         self.fingerprint = rows_fingerprint(columns)
         self.dataset = datasets.Dataset.from_dict(columns)

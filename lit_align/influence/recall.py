@@ -52,6 +52,9 @@ class InfluenceConfig:
     batch_size: Annotated[int, Range(gt=0)] = 16
     max_length: Annotated[int, Range(gt=1)] = 512
     max_prompt_length: Annotated[int, Range(gt=0)] = 256
+    # as the fine-tune's data.chat_template: plain-string rows and query prompts go through the
+    # tokenizer's chat template, so a row's gradient is the one training saw
+    chat_template: bool = False
     cache_dir: str | None = None  # default: <output dir>/influence_cache
     seed: int = 0
 
@@ -69,7 +72,8 @@ def load_influence_config(path: str, overrides: list[str] | None = None) -> tupl
     return load_typed_config(path, InfluenceConfig, "influence config", overrides)
 
 
-def undesirable_outputs(cfg: QueryConfig, policy: Any, seed: int) -> list[dict[str, str]]:
+def undesirable_outputs(cfg: QueryConfig, policy: Any, seed: int, chat_template: bool = False
+                        ) -> list[dict[str, str]]:
     """Query rows `{prompt, completion}`: as given, or generated and flagged by the scorer."""
     from lit_align.data.sources import load_source
 
@@ -83,7 +87,8 @@ def undesirable_outputs(cfg: QueryConfig, policy: Any, seed: int) -> list[dict[s
     if "prompt" not in columns:
         raise DataError(f"queries.source: no `prompt` column to answer (columns: {', '.join(columns)})")
     prompts = list(rows["prompt"])
-    answers = policy_answerer(policy, cfg.generate, seed)(prompts)
+    asked = [[{"role": "user", "content": p}] if chat_template and isinstance(p, str) else p for p in prompts]
+    answers = policy_answerer(policy, cfg.generate, seed)(asked)
     assert cfg.scorer is not None
     scores = cfg.scorer.instantiate().score(cfg.split, prompts, answers)
     flagged = [{"prompt": p, "completion": a} for p, a, s in zip(prompts, answers, scores, strict=True)
@@ -125,9 +130,10 @@ def run_influence(cfg: InfluenceConfig) -> dict[str, Any]:
 
     started = time.perf_counter()
     policy = cfg.model.instantiate().build()
-    queries = undesirable_outputs(cfg.queries, policy, cfg.seed)
+    queries = undesirable_outputs(cfg.queries, policy, cfg.seed, cfg.chat_template)
     train_rows = load_source(cfg.train, "train")
-    sizes = {"max_length": cfg.max_length, "max_prompt_length": cfg.max_prompt_length, "batch_size": cfg.batch_size}
+    sizes = {"max_length": cfg.max_length, "max_prompt_length": cfg.max_prompt_length, "batch_size": cfg.batch_size,
+             "chat_template": cfg.chat_template}
     train = TokenizedRows(train_rows, cfg.train_kind, policy.tokenizer, where="train", **sizes)
     query_set = TokenizedRows(datasets.Dataset.from_list(queries), "sft", policy.tokenizer, where="queries", **sizes)
     output = Path(cfg.output)

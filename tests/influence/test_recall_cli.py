@@ -55,6 +55,28 @@ def test_ranking_puts_the_rows_behind_the_output_first(setup, capsys):
     assert "ranked 22 training rows" in capsys.readouterr().out
 
 
+def test_chat_template_rows_are_scored_as_templated_training_saw_them(setup):
+    import datasets
+    import torch
+
+    from lit_align.influence.data import TokenizedRows
+    from lit_align.models import TinyModelSpec
+
+    tokenizer = TinyModelSpec(**MODEL["init_args"]).build().tokenizer
+    rows = datasets.Dataset.from_list([{"prompt": "Q?", "completion": "A."}])
+    templated = TokenizedRows(rows, "sft", tokenizer, where="t", chat_template=True).dataset[0]["prompt_ids"]
+    assert tokenizer.decode(templated).replace(" ", "") == "<|user|>Q?<|end|><|assistant|>"
+    tmp_path, config = setup
+    assert run(tmp_path, config) == 0
+    plain = torch.load(tmp_path / "out" / "ranking.scores.pt", weights_only=True)["scores"]
+    config["chat_template"] = True
+    assert run(tmp_path, config) == 0
+    chat = torch.load(tmp_path / "out" / "ranking.scores.pt", weights_only=True)["scores"]
+    assert not torch.allclose(plain, chat)  # other tokens, other gradients
+    ranking = read_ranking(tmp_path / "out" / "ranking.jsonl")
+    assert {ranking[0]["row"], ranking[1]["row"]} == {7, 15}
+
+
 def test_parquet_output_and_cache_reuse(setup):
     tmp_path, config = setup
     config["output"] = str(tmp_path / "out" / "ranking.parquet")
