@@ -155,9 +155,10 @@ def cmd_feedback(args: argparse.Namespace) -> int:
         print(f"{state}: {report['train_rows']} training rows, test prompts {report['test_rows']}, "
               f"left out {report['left_out'] or 'nothing'} -> {cfg.output_dir}")
         return 0
-    if not args.model:
-        raise UserError("lit-align feedback eval: give --model DIR (an exported model directory)")
-    report = evaluate_model(cfg, args.model)
+    if not args.model and not args.in_context:
+        raise UserError("lit-align feedback eval: give --model DIR (an exported model directory), or --in-context "
+                        "to score pi_0 with the feedback in its prompt")
+    report = evaluate_model(cfg, args.model, in_context=args.in_context)
     print(f"S_in {report['s_in']:.3f}  S_out {report['s_out']:.3f}  S_overall {report['s_overall']:.3f}  "
           + "  ".join(f"{s}: n={v['n']} unjudged={v['unjudged']}" for s, v in report["scopes"].items()))
     if args.out:
@@ -182,6 +183,8 @@ def _add_feedback_parser(sub: Any) -> None:
             a.add_argument("--force", action="store_true", help="rebuild even if the cached data matches the config")
         else:
             a.add_argument("--model", metavar="DIR", help="the adapted model (an exported directory)")
+            a.add_argument("--in-context", action="store_true", help="the feedback in the model's prompt, no "
+                           "training (the model: --model, else the config's pi_0)")
             a.add_argument("--out", help="write the report as JSON here")
 
 

@@ -61,13 +61,25 @@ def generate_with_stops(model: Any, tokenizer: Any, prompts: list[str], cfg: Sam
     return outputs, cut
 
 
-def policy_answerer(policy: Any, sampling: Sampling, seed: int) -> Any:
+def policy_answerer(policy: Any, sampling: Sampling, seed: int, *, chat_template: bool = False,
+                    system: str | None = None) -> Any:
     """A function from prompts to the policy's answers, the prompts rendered (plain or chat)
-    as the training data renders them (C3PO's pi_0, LANCET's probe answers)."""
+    as the training data renders them (C3PO's pi_0, LANCET's probe answers).
+
+    `chat_template`: a plain-string prompt becomes one user turn, as `data.chat_template: true`
+    trains it. `system`: text the model sees before the prompt (a system turn with the chat
+    template, else a paragraph in front): C3PO's in-context baseline, the feedback in the prompt."""
     from lit_align.data.records import render_prompt
 
-    def answer(prompts: list[str]) -> list[str]:
-        rendered = [render_prompt({"prompt": p}, policy.tokenizer).prompt for p in prompts]
+    def as_prompt(prompt: Any) -> Any:
+        if not isinstance(prompt, str):
+            return prompt  # already a list of messages
+        if chat_template:
+            return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        return f"{system}\n\n{prompt}" if system else prompt
+
+    def answer(prompts: list[Any]) -> list[str]:
+        rendered = [render_prompt({"prompt": as_prompt(p)}, policy.tokenizer).prompt for p in prompts]
         return generate(policy.model, policy.tokenizer, rendered, sampling, seed)
 
     return answer

@@ -45,6 +45,9 @@ class FeedbackDataConfig:
     n_out: Annotated[int, Range(gt=0)] = 960
     test_fraction: Annotated[float, Range(ge=0, lt=1)] = 0.2
     sampling: Sampling = field(default_factory=lambda: Sampling(max_new_tokens=256, temperature=0.7))
+    # pi_0 answers each prompt as one user turn of its chat template (train the C3PO task with
+    # data.chat_template: true to match); off: the prompt text as it is
+    chat_template: bool = False
     seed: int = 0
 
 
@@ -99,7 +102,7 @@ def build_feedback_data(cfg: FeedbackDataConfig, raw: dict[str, Any], *, force: 
     policy = None
     if answer is None:
         policy = cfg.model.instantiate().build()
-        answer = policy_answerer(policy, cfg.sampling, cfg.seed)
+        answer = policy_answerer(policy, cfg.sampling, cfg.seed, chat_template=cfg.chat_template)
     if isinstance(generator, LLMFeedbackGenerator) and generator.reviser is None:  # the paper: pi_0 revises
         from lit_align.feedback.backends import PolicyChatBackend
 
@@ -142,8 +145,10 @@ def read_test_rows(cfg: FeedbackDataConfig) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def evaluate_model(cfg: FeedbackDataConfig, model_dir: str) -> dict[str, Any]:
-    """S_in / S_out / S_overall of an exported model directory on the feedback's test prompts."""
+def evaluate_model(cfg: FeedbackDataConfig, model_dir: str | None, in_context: bool = False) -> dict[str, Any]:
+    """S_in / S_out / S_overall of an exported model directory on the feedback's test prompts;
+    `in_context`: the model (pi_0 when `model_dir` is None) with the feedback in its prompt, the
+    paper's no-training baseline."""
     from lit_align.feedback.evaluation import evaluate_feedback
     from lit_align.models import HFModelSpec
 
@@ -151,9 +156,13 @@ def evaluate_model(cfg: FeedbackDataConfig, model_dir: str) -> dict[str, Any]:
         raise ConfigError("judge: set a judge to evaluate (rule_judge for the synthetic rules, llm_judge with a "
                           "backend for any feedback)")
     test_rows = read_test_rows(cfg)
-    if not (Path(model_dir) / "config.json").is_file():
+    if model_dir is None:
+        policy = cfg.model.instantiate().build()
+    elif not (Path(model_dir) / "config.json").is_file():
         raise DataError(f"--model {model_dir}: not a model directory (no config.json); pass an exported model "
                         "(<output_dir>/tasks/<task>/model)")
-    policy = HFModelSpec(name_or_path=model_dir).build()
-    answer = policy_answerer(policy, cfg.sampling, cfg.seed)
+    else:
+        policy = HFModelSpec(name_or_path=model_dir).build()
+    answer = policy_answerer(policy, cfg.sampling, cfg.seed, chat_template=cfg.chat_template,
+                             system=cfg.feedback if in_context else None)
     return evaluate_feedback(cfg.feedback, test_rows, answer, cfg.judge.instantiate())

@@ -63,3 +63,23 @@ def test_a_scorer_failing_on_some_answers_leaves_them_unscored_not_the_run(caplo
     assert report["matrix"] == [[0.0], [0.5]]  # the mean of the scored answers
     assert report["metrics"]["flips_consecutive"][0]["overall"]["nfr"] == 0.0  # 2 scored pairs, one gain
     assert report["metrics"]["flips_consecutive"][0]["overall"]["pfr"] == 0.5
+
+
+@pytest.mark.parametrize("chat,system,expected", [
+    (False, None, "Q?"),
+    (False, "Be brief.", "Be brief.\n\nQ?"),
+    (True, None, "<|user|>Q?<|end|><|assistant|>"),
+    (True, "Be brief.", "<|system|>Be brief.<|end|><|user|>Q?<|end|><|assistant|>"),
+])
+def test_policy_answerer_renders_chat_turns_and_the_in_context_system_text(tiny_policy, monkeypatch, chat, system,
+                                                                           expected):
+    from lit_align import generation
+
+    seen: list[str] = []
+    monkeypatch.setattr(generation, "generate", lambda model, tok, prompts, cfg, seed: seen.extend(prompts) or
+                        ["a"] * len(prompts))
+    answer = generation.policy_answerer(tiny_policy, generation.Sampling(), 0, chat_template=chat, system=system)
+    assert answer(["Q?"]) == ["a"] and seen == [expected]
+    seen.clear()
+    answer([[{"role": "user", "content": "Q?"}]])  # messages pass through as given
+    assert seen == ["<|user|>Q?<|end|><|assistant|>"]

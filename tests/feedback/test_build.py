@@ -116,6 +116,20 @@ def test_eval_scores_an_exported_model_and_the_unchanged_model_changes_nothing(t
     assert {s: v["n"] for s, v in report["scopes"].items()} == {"in": 2, "near": 2, "out": 2}
 
 
+def test_in_context_baseline_scores_pi0_with_the_feedback_in_its_prompt(tmp_path):
+    from lit_align.feedback.build import evaluate_model
+
+    config = write_config(tmp_path, model=TINY)
+    assert main(["feedback", "build", "--config", config]) == 0
+    cfg, _ = load_feedback_config(config)
+    plain = evaluate_model(cfg, None)  # pi_0 from the config, as built: its own baselines again
+    assert all(v["changed"] == 0 for v in plain["scopes"].values())
+    in_context = evaluate_model(cfg, None, in_context=True)
+    assert any(v["changed"] > 0 for v in in_context["scopes"].values())  # the feedback text moved its answers
+    assert main(["feedback", "eval", "--config", config, "--in-context", "--out", str(tmp_path / "ic.json")]) == 0
+    assert json.loads((tmp_path / "ic.json").read_text())["s_in"] == in_context["s_in"]
+
+
 def test_eval_errors_name_the_fix(tmp_path, capsys):
     config = write_config(tmp_path, judge=None)
     assert main(["feedback", "eval", "--config", config, "--model", str(tmp_path)]) == 2
@@ -124,7 +138,7 @@ def test_eval_errors_name_the_fix(tmp_path, capsys):
     assert main(["feedback", "eval", "--config", config, "--model", str(tmp_path)]) == 2
     assert "run `lit-align feedback build" in capsys.readouterr().err
     assert main(["feedback", "eval", "--config", config]) == 2
-    assert "give --model" in capsys.readouterr().err
+    assert "give --model DIR (an exported model directory), or --in-context" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["synthetic_exclaim_animals", "synthetic_summary_prefix", "openai_endpoint"])
