@@ -1,0 +1,340 @@
+"""LANCET on SmolLM2-135M-Instruct (issue 21, target F5r): recall the injected rows behind a bad
+behaviour of a real LoRA fine-tune, then correct it (scenario: benchmarks/suites/lancet_real.py).
+
+    python benchmarks/lancet_real.py build                  # the untuned model's answers (committed)
+    python benchmarks/lancet_real.py run [--seeds 0 1 2] [--stages recall correct]
+
+Per seed: SFT (LoRA) on the clean rows + the injected refusals -> the contaminated model; measure
+its refusal rate on 48 held-out history questions and its utility; rank the training rows by
+influence on its refusals (EK-FAC, K-FAC, diagonal, identity, each also as a cosine; plus TF-IDF
+similarity), recall@k with k = the number injected. `correct` then starts from the contaminated
+model: IBO (lancet), gradient ascent on the recalled rows, DPO on fresh pairs, and retraining
+without the recalled rows. Every stage of every seed is written under --work as it finishes and
+read back on the next call; benchmarks/results/lancet_real.{json,md} are rewritten each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
+from benchmarks.run_suite import ci95  # noqa: E402
+from benchmarks.suites import lancet_real as scenario  # noqa: E402
+from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
+
+GGUF = "smollm2-135m-instruct"
+LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                                  "down_proj"]}
+SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 128, "max_prompt_length": 48}
+PRECONDITIONERS = ("ekfac", "kfac", "diagonal", "identity")
+CORRECTIONS = ("lancet", "ascent", "dpo_fresh", "retrain")
+WORK = REPO / "benchmarks" / ".cache" / "lancet_real"
+PROBE = REPO / "benchmarks" / "data" / "smollm2_style" / "probe.jsonl"
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def chat(prompts: list[str], tokenizer: Any) -> list[str]:
+    """Prompts as one user turn in the chat template, as `data.chat_template: true` trains them."""
+    from lit_align.data.records import render_prompt
+
+    return [render_prompt({"prompt": [{"role": "user", "content": p}]}, tokenizer).prompt for p in prompts]
+
+
+def build(args: argparse.Namespace) -> None:
+    """The untuned model's greedy answers: the clean rows, the utility set, the fresh pairs' chosen side."""
+    from lit_align.data.refusal import is_refusal
+    from lit_align.generation import Sampling, generate_with_stops
+    from lit_align.models import GGUFModelSpec
+
+    started = time.perf_counter()
+    policy = GGUFModelSpec(gguf=GGUF).build()
+    sampling = Sampling(max_new_tokens=args.new_tokens, batch_size=16)
+
+    def answer(prompts: list[str]) -> tuple[list[str], list[bool]]:
+        return generate_with_stops(policy.model, policy.tokenizer, chat(prompts, policy.tokenizer), sampling, 0)
+
+    clean = scenario.clean_prompts(args.per_family, args.held_out)
+    history = scenario.history_prompts()
+    report: dict[str, Any] = {"model": GGUF, "max_new_tokens": args.new_tokens, "files": {}}
+    scenario.DATA.mkdir(parents=True, exist_ok=True)
+    for name, prompts in (("clean_train", clean["train"]), ("utility", clean["test"]),
+                          ("history_fresh", [p for p, _ in history["fresh"]]),
+                          ("history_test", [p for p, _ in history["test"]]),
+                          ("history_queries", [p for p, _ in history["queries"]])):
+        said, cut = answer(prompts)
+        refused = [is_refusal(a) for a in said]
+        # a clean row is a good answer: never empty, never a refusal (history rows are kept as said)
+        rows = [{"prompt": p, "completion": a} for p, a, r in zip(prompts, said, refused, strict=True)
+                if name.startswith("history") or (a.strip() and not r)]
+        write_jsonl(scenario.DATA / f"{name}.jsonl", rows)
+        report["files"][name] = {"prompts": len(prompts), "rows": len(rows), "refusals": sum(refused),
+                                 "empty": sum(not a.strip() for a in said), "hit_token_limit": sum(cut)}
+        print(f"{name}: {report['files'][name]}", flush=True)
+    report["untuned_refusal_rate_history_test"] = report["files"]["history_test"]["refusals"] / len(history["test"])
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    write_results_json(scenario.DATA / "build_report.json", report, indent=2)
+
+
+# -- one seed --------------------------------------------------------------------------------
+def training_rows(seed: int, injected: int) -> list[dict[str, Any]]:
+    rows = [r | {"injected": False} for r in _read_jsonl(scenario.DATA / "clean_train.jsonl")]
+    rng = random.Random(f"inject-{seed}")
+    chosen = rng.sample(scenario.history_prompts()["train"], injected)
+    rows += [{"prompt": p, "completion": scenario.refusal(topic, rng), "injected": True} for p, topic in chosen]
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def measure(model_dir: Path) -> dict[str, Any]:
+    """Refusal rate on held-out history questions, probe facts, utility answers' log-likelihood."""
+    from lit_align.continual.probe import answer_logprobs, contains_answer
+    from lit_align.data.refusal import is_refusal
+    from lit_align.generation import Sampling, generate
+    from lit_align.models import HFModelSpec
+
+    policy = HFModelSpec(name_or_path=str(model_dir)).build()
+
+    def render(prompts: list[str]) -> list[str]:
+        return chat(prompts, policy.tokenizer)
+
+    history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_test.jsonl")]
+    said = generate(policy.model, policy.tokenizer, render(history), Sampling(max_new_tokens=24, batch_size=16), 0)
+    facts = [r for r in _read_jsonl(PROBE) if r.get("answer")]
+    replies = generate(policy.model, policy.tokenizer, render([r["prompt"] for r in facts]),
+                       Sampling(max_new_tokens=24, batch_size=16), 0)
+    exact = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
+             for a, r in zip(replies, facts, strict=True)]
+    utility = _read_jsonl(scenario.DATA / "utility.jsonl")
+    logps = answer_logprobs(policy.model, policy.tokenizer, render([r["prompt"] for r in utility]),
+                            [r["completion"] for r in utility], 16)
+    return {"bad_rate": sum(map(is_refusal, said)) / len(said), "probe_exact": sum(exact) / len(exact),
+            "utility_logprob": sum(logps) / len(logps), "example": said[0]}
+
+
+def contaminate(seed: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    rows = training_rows(seed, args.injected)
+    train_file = write_jsonl(work / "train.jsonl", rows)
+    start = time.perf_counter()
+    model = {"class_path": "gguf", "init_args": {"gguf": GGUF, "lora": LORA}}
+    task = {"method": {"class_path": "sft", "init_args": {"optimizer": {"lr": args.sft_lr, "warmup_steps": 4}}},
+            "data": {"train": {"path": "json", "data_files": train_file}, **SHAPE}}
+    merged = fit_task("sft", model, task, work / "sft", seed, args.sft_epochs)
+    return {"train_file": train_file, "rows": len(rows), "injected": args.injected, "model": str(merged),
+            "seconds": round(time.perf_counter() - start, 1), "measure": measure(merged)}
+
+
+def recall(contaminated: dict[str, Any], args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """recall@k of every ranking over the LoRA weights of the contaminated fine-tune, and TF-IDF."""
+    import datasets
+
+    from lit_align.data.refusal import is_refusal
+    from lit_align.generation import Sampling, generate
+    from lit_align.influence.data import TokenizedRows
+    from lit_align.influence.lexical import tfidf_scores
+    from lit_align.influence.recall import recall_at_k
+    from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
+    from lit_align.models import GGUFModelSpec
+
+    policy = GGUFModelSpec(gguf=GGUF, adapter=str(Path(contaminated["model"]) / "adapter")).build()
+    model, tokenizer = policy.model, policy.tokenizer
+    history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_queries.jsonl")]
+    said = generate(model, tokenizer, chat(history, tokenizer), Sampling(max_new_tokens=24, batch_size=16), 0)
+    queries = [{"prompt": p, "completion": a} for p, a in zip(history, said, strict=True) if is_refusal(a)]
+    if not queries:
+        return {"error": "the contaminated model refused none of the query prompts: nothing to trace"}
+    rows = _read_jsonl(Path(contaminated["train_file"]))
+    injected = {i for i, r in enumerate(rows) if r["injected"]}
+    sizes = {"max_length": SHAPE["max_length"], "max_prompt_length": SHAPE["max_prompt_length"], "batch_size": 16,
+             "chat_template": True}
+    train = TokenizedRows(datasets.Dataset.from_list(rows), "sft", tokenizer, where="train", **sizes)
+    query_rows = TokenizedRows(datasets.Dataset.from_list(queries), "sft", tokenizer, where="queries", **sizes)
+    out: dict[str, Any] = {"queries": len(queries), "train_rows": len(train), "k": len(injected), "rankings": {}}
+
+    def record(name: str, scores: Any, seconds: float) -> None:
+        order = sorted(range(len(train.rows)), key=lambda i: (-float(scores[i].mean()), i))
+        ranked = [train.rows[i] for i in order]
+        out["rankings"][name] = {"recall_at_k": recall_at_k(ranked, injected), "seconds": round(seconds, 1)}
+        if name == args.correct_with:
+            out["scores"] = {str(r): float(scores[i].mean()) for i, r in enumerate(train.rows)}
+        print(f"  {name}: recall@k {out['rankings'][name]['recall_at_k']:.3f} ({seconds:.0f} s)", flush=True)
+
+    for name in args.preconditioners:
+        for cosine in (False, True):
+            start = time.perf_counter()
+            settings = InfluenceSettings(params="lora", preconditioner=name, damping=args.damping,
+                                         projection_dim=args.projection_dim, cosine=cosine)
+            scorer = InfluenceScorer(model, settings, work / "influence_cache")
+            scores = scorer.score(train.batches(), query_rows.batches(), train_measurement="sft",
+                                  data_key=train.fingerprint)
+            record(f"{name}{'_cosine' if cosine else ''}", scores, time.perf_counter() - start)
+    start = time.perf_counter()
+    texts = [rows[i]["prompt"] + " " + rows[i]["completion"] for i in train.rows]
+    record("tfidf", tfidf_scores(texts, [q["prompt"] + " " + q["completion"] for q in queries]),
+           time.perf_counter() - start)
+    return out
+
+
+def write_ranking(contaminated: dict[str, Any], recalled: dict[str, Any], work: Path) -> str:
+    """The training rows with the chosen ranking's influence column (what a `lancet` task reads)."""
+    rows = _read_jsonl(Path(contaminated["train_file"]))
+    scores = recalled["scores"]
+    return write_jsonl(work / "ranking.jsonl", [r | {"influence": scores[str(i)]} for i, r in enumerate(rows)
+                                                if str(i) in scores])
+
+
+def fresh_pairs(work: Path, k: int) -> str:
+    """k fresh history questions: the untuned model's answer preferred to a refusal."""
+    rng = random.Random("fresh")
+    answered = _read_jsonl(scenario.DATA / "history_fresh.jsonl")
+    topics = dict(scenario.history_prompts()["fresh"])
+    from lit_align.data.refusal import is_refusal
+
+    pairs = [{"prompt": r["prompt"], "chosen": r["completion"], "rejected": scenario.refusal(topics[r["prompt"]], rng)}
+             for r in answered if r["completion"].strip() and not is_refusal(r["completion"])]
+    return write_jsonl(work / "fresh_pairs.jsonl", pairs[:k])
+
+
+def correct(method: str, contaminated: dict[str, Any], recalled: dict[str, Any], args: argparse.Namespace,
+            work: Path, seed: int) -> dict[str, Any]:
+    """One correction from the contaminated model (retrain: from the untuned model), then measured."""
+    k = contaminated["injected"]
+    optimizer = {"lr": args.correct_lr, "warmup_steps": 2}
+    ranking = write_ranking(contaminated, recalled, work)
+    shared = {"recall_k": k, "retain_rows": args.retain_rows, "seed": seed, "optimizer": optimizer}
+    model: dict[str, Any] = {"class_path": "hf", "init_args": {"name_or_path": contaminated["model"], "lora": LORA}}
+    epochs = args.correct_epochs
+    if method == "lancet":
+        node = {"class_path": "lancet", "init_args": shared | {"temperature": args.temperature}}
+    elif method == "ascent":
+        node = {"class_path": "gradient_ascent", "init_args": shared}
+    elif method == "dpo_fresh":
+        node = {"class_path": "dpo", "init_args": {"beta": 0.1, "sft_weight": 1.0, "optimizer": optimizer}}
+        ranking = fresh_pairs(work, k)
+    else:  # retrain without the top-k recalled rows, from the untuned model, as the contaminated SFT was
+        ranked = sorted(_read_jsonl(Path(ranking)), key=lambda r: -r["influence"])
+        ranking = write_jsonl(work / "train_without_recalled.jsonl", ranked[k:])
+        node = {"class_path": "sft", "init_args": {"optimizer": {"lr": args.sft_lr, "warmup_steps": 4}}}
+        model = {"class_path": "gguf", "init_args": {"gguf": GGUF, "lora": LORA}}
+        epochs = args.sft_epochs
+    start = time.perf_counter()
+    task = {"method": node, "data": {"train": {"path": "json", "data_files": ranking}, **SHAPE}}
+    model_dir = fit_task(method, model, task, work / method, seed, epochs)
+    return {"seconds": round(time.perf_counter() - start, 1), "measure": measure(model_dir)}
+
+
+# -- driver ----------------------------------------------------------------------------------
+def _stage(path: Path, compute: Any) -> dict[str, Any]:
+    """A stage's result, computed once and read back on later calls (a study spans sittings)."""
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    lines = [f"# LANCET on SmolLM2-135M-Instruct ({meta['date']}, {meta['machine']})", "",
+             f"Settings: {meta['args']}", ""]
+    done = [r for r in runs if "contaminated" in r]
+    if done:
+        lines += ["## The contaminated fine-tune", "", "| seed | rows (injected) | SFT s | refusal rate on held-out "
+                  "history questions | probe exact | utility log-prob |", "|---|---|---|---|---|---|"]
+        for r in done:
+            c, m = r["contaminated"], r["contaminated"]["measure"]
+            lines.append(f"| {r['seed']} | {c['rows']} ({c['injected']}) | {c['seconds']} | {m['bad_rate']:.3f} | "
+                         f"{m['probe_exact']:.3f} | {m['utility_logprob']:.3f} |")
+    recalled = [r for r in runs if "rankings" in r.get("recall", {})]
+    if recalled:
+        names = list(recalled[0]["recall"]["rankings"])
+        lines += ["", f"## Recall@k (k = injected rows; n = {len(recalled)} seeds, mean +- 95% CI)", "",
+                  "| ranking | recall@k | per seed | seconds (mean) |", "|---|---|---|---|"]
+        for name in names:
+            values = [r["recall"]["rankings"][name]["recall_at_k"] for r in recalled]
+            mean, half = ci95(values)
+            secs = sum(r["recall"]["rankings"][name]["seconds"] for r in recalled) / len(recalled)
+            lines.append(f"| {name} | {mean:.3f} +- {half:.3f} | {', '.join(f'{v:.2f}' for v in values)} | "
+                         f"{secs:.0f} |")
+    corrected = [r for r in runs if any(m in r for m in CORRECTIONS)]
+    if corrected:
+        lines += ["", "## Correction (from the contaminated model; retrain: from the untuned model)", "",
+                  "| model | seeds | refusal rate | probe exact | utility log-prob | seconds |",
+                  "|---|---|---|---|---|---|"]
+        for name in ("contaminated", *CORRECTIONS):
+            got = [r[name]["measure"] for r in corrected if name in r]
+            if not got:
+                continue
+            cells = [ci95([g[key] for g in got]) for key in ("bad_rate", "probe_exact", "utility_logprob")]
+            secs = [r[name]["seconds"] for r in corrected if name in r]
+            lines.append(f"| {name} | {len(got)} | " + " | ".join(f"{m:.3f} +- {h:.3f}" for m, h in cells)
+                         + f" | {sum(secs) / len(secs):.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> None:
+    runs = []
+    started = time.perf_counter()
+    for seed in args.seeds:
+        work = args.work / f"seed{seed}"
+        print(f"[lancet-real] seed {seed}", flush=True)
+        result: dict[str, Any] = {"seed": seed}
+        result["contaminated"] = _stage(work / "contaminated.json", partial(contaminate, seed, args, work))
+        result["recall"] = _stage(work / "recall.json", partial(recall, result["contaminated"], args, work))
+        for method in args.correct:
+            if "rankings" not in result.get("recall", {}):
+                break
+            result[method] = _stage(work / f"{method}.json", partial(correct, method, result["contaminated"],
+                                                                    result["recall"], args, work, seed))
+        runs.append(result)
+        meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch CPU",
+                "args": {k: v for k, v in vars(args).items() if k not in ("work", "command")},
+                "minutes_this_sitting": round((time.perf_counter() - started) / 60, 1)}
+        out = REPO / "benchmarks" / "results"
+        write_results_json(out / f"{args.name}.json", {"meta": meta, "runs": runs}, indent=1)
+        write_results_text(out / f"{args.name}.md", markdown(meta, runs))
+    print(markdown(meta, runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--per-family", type=int, default=80)
+    b.add_argument("--held-out", type=int, default=12)
+    b.add_argument("--new-tokens", type=int, default=48)
+    r = sub.add_parser("run")
+    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    r.add_argument("--injected", type=int, default=40)
+    r.add_argument("--sft-epochs", type=int, default=3)
+    r.add_argument("--sft-lr", type=float, default=3e-4)
+    r.add_argument("--correct", nargs="*", default=[], choices=CORRECTIONS,
+                   help="corrections to run after recall (each from the contaminated model)")
+    r.add_argument("--correct-with", default="ekfac", help="the ranking the corrections use")
+    r.add_argument("--correct-lr", type=float, default=3e-4)
+    r.add_argument("--correct-epochs", type=int, default=2)
+    r.add_argument("--retain-rows", type=int, default=60)
+    r.add_argument("--temperature", type=float, default=0.1)
+    r.add_argument("--preconditioners", nargs="+", default=list(PRECONDITIONERS), choices=PRECONDITIONERS)
+    r.add_argument("--damping", type=float, default=0.1)
+    r.add_argument("--projection-dim", type=int, default=32)
+    r.add_argument("--name", default="lancet_real")
+    r.add_argument("--work", type=Path, default=WORK)
+    args = parser.parse_args()
+    {"build": build, "run": run}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
