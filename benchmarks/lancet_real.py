@@ -296,7 +296,7 @@ def run(args: argparse.Namespace) -> None:
         for method in args.correct:
             if "rankings" not in result.get("recall", {}):
                 break
-            result[method] = _stage(work / f"{method}.json", partial(correct, method, result["contaminated"],
+            result[method] = _stage(work / f"correct_{method}.json", partial(correct, method, result["contaminated"],
                                                                     result["recall"], args, work, seed))
         runs.append(result)
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch CPU",
