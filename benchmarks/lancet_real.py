@@ -102,23 +102,18 @@ def measure(model_dir: Path) -> dict[str, Any]:
     """Refusal rate on held-out history questions, probe facts, utility answers' log-likelihood."""
     from lit_align.continual.probe import answer_logprobs, contains_answer
     from lit_align.data.refusal import is_refusal
-    from lit_align.generation import Sampling, generate
+    from lit_align.generation import Sampling, policy_answerer
     from lit_align.models import HFModelSpec
 
     policy = HFModelSpec(name_or_path=str(model_dir)).build()
-
-    def render(prompts: list[str]) -> list[str]:
-        return chat(prompts, policy.tokenizer)
-
-    history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_test.jsonl")]
-    said = generate(policy.model, policy.tokenizer, render(history), Sampling(max_new_tokens=24, batch_size=16), 0)
+    answer = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)
+    said = answer([r["prompt"] for r in _read_jsonl(scenario.DATA / "history_test.jsonl")])
     facts = [r for r in _read_jsonl(PROBE) if r.get("answer")]
-    replies = generate(policy.model, policy.tokenizer, render([r["prompt"] for r in facts]),
-                       Sampling(max_new_tokens=24, batch_size=16), 0)
+    replies = answer([r["prompt"] for r in facts])
     exact = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
              for a, r in zip(replies, facts, strict=True)]
     utility = _read_jsonl(scenario.DATA / "utility.jsonl")
-    logps = answer_logprobs(policy.model, policy.tokenizer, render([r["prompt"] for r in utility]),
+    logps = answer_logprobs(policy.model, policy.tokenizer, chat([r["prompt"] for r in utility], policy.tokenizer),
                             [r["completion"] for r in utility], 16)
     return {"bad_rate": sum(map(is_refusal, said)) / len(said), "probe_exact": sum(exact) / len(exact),
             "utility_logprob": sum(logps) / len(logps), "example": said[0]}
@@ -141,17 +136,17 @@ def recall(contaminated: dict[str, Any], args: argparse.Namespace, work: Path) -
     import datasets
 
     from lit_align.data.refusal import is_refusal
-    from lit_align.generation import Sampling, generate
+    from lit_align.generation import Sampling, policy_answerer
     from lit_align.influence.data import TokenizedRows
     from lit_align.influence.lexical import tfidf_scores
-    from lit_align.influence.recall import recall_at_k
+    from lit_align.influence.recall import rank_rows, recall_at_k
     from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
     from lit_align.models import GGUFModelSpec
 
     policy = GGUFModelSpec(gguf=GGUF, adapter=str(Path(contaminated["model"]) / "adapter")).build()
     model, tokenizer = policy.model, policy.tokenizer
     history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_queries.jsonl")]
-    said = generate(model, tokenizer, chat(history, tokenizer), Sampling(max_new_tokens=24, batch_size=16), 0)
+    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(history)
     queries = [{"prompt": p, "completion": a} for p, a in zip(history, said, strict=True) if is_refusal(a)]
     if not queries:
         return {"error": "the contaminated model refused none of the query prompts: nothing to trace"}
@@ -164,11 +159,11 @@ def recall(contaminated: dict[str, Any], args: argparse.Namespace, work: Path) -
     out: dict[str, Any] = {"queries": len(queries), "train_rows": len(train), "k": len(injected), "rankings": {}}
 
     def record(name: str, scores: Any, seconds: float) -> None:
-        order = sorted(range(len(train.rows)), key=lambda i: (-float(scores[i].mean()), i))
-        ranked = [train.rows[i] for i in order]
-        out["rankings"][name] = {"recall_at_k": recall_at_k(ranked, injected), "seconds": round(seconds, 1)}
+        ranking = rank_rows(scores, train.rows, "mean")
+        out["rankings"][name] = {"recall_at_k": recall_at_k([r for r, _ in ranking], injected),
+                                 "seconds": round(seconds, 1)}
         if name == args.correct_with:
-            out["scores"] = {str(r): float(scores[i].mean()) for i, r in enumerate(train.rows)}
+            out["scores"] = {str(r): s for r, s in ranking}
         print(f"  {name}: recall@k {out['rankings'][name]['recall_at_k']:.3f} ({seconds:.0f} s)", flush=True)
 
     for name in args.preconditioners:

@@ -87,8 +87,7 @@ def undesirable_outputs(cfg: QueryConfig, policy: Any, seed: int, chat_template:
     if "prompt" not in columns:
         raise DataError(f"queries.source: no `prompt` column to answer (columns: {', '.join(columns)})")
     prompts = list(rows["prompt"])
-    asked = [[{"role": "user", "content": p}] if chat_template and isinstance(p, str) else p for p in prompts]
-    answers = policy_answerer(policy, cfg.generate, seed)(asked)
+    answers = policy_answerer(policy, cfg.generate, seed, chat_template=chat_template)(prompts)
     assert cfg.scorer is not None
     scores = cfg.scorer.instantiate().score(cfg.split, prompts, answers)
     flagged = [{"prompt": p, "completion": a} for p, a, s in zip(prompts, answers, scores, strict=True)
