@@ -276,7 +276,37 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
             secs = [r[name]["seconds"] for r in corrected if name in r]
             lines.append(f"| {name} | {len(got)} | " + " | ".join(f"{m:.3f} +- {h:.3f}" for m, h in cells)
                          + f" | {sum(secs) / len(secs):.0f} |")
+    lines += verdicts(runs, meta["args"]["correct_with"])
     return "\n".join(lines) + "\n"
+
+
+def verdicts(runs: list[dict[str, Any]], ranking: str) -> list[str]:
+    """F5r, part by part (targets.md: recall@k >= 0.8, bad rate halved, utility drop <= 5%)."""
+    recalled = [r["recall"]["rankings"][ranking]["recall_at_k"] for r in runs if "rankings" in r.get("recall", {})]
+    if not recalled:
+        return []
+    mean = sum(recalled) / len(recalled)
+    recall_met = mean >= 0.8
+    out = ["", "## F5r", "",
+           f"- recall@k ({ranking}): {mean:.3f} vs target >= 0.8: {'met' if recall_met else 'not met'}"]
+    for method in CORRECTIONS:
+        done = [r for r in runs if method in r]
+        if not done:
+            continue
+        before = [r["contaminated"]["measure"] for r in done]
+        after = [r[method]["measure"] for r in done]
+        bad = sum(a["bad_rate"] for a in after) / sum(b["bad_rate"] for b in before)
+        probe = sum(a["probe_exact"] for a in after) / sum(b["probe_exact"] for b in before) - 1
+        logp = sum(a["utility_logprob"] - b["utility_logprob"] for a, b in zip(after, before, strict=True)) / len(done)
+        halved = "halved" if bad <= 0.5 else "not halved"
+        out.append(f"- {method}: refusal rate x{bad:.2f} of the contaminated model's ({halved}); probe exact "
+                   f"{100 * probe:+.0f}%; utility log-prob {logp:+.3f} nats/token")
+    lancet = [r for r in runs if "lancet" in r]
+    halved = bool(lancet) and sum(r["lancet"]["measure"]["bad_rate"] for r in lancet) <= 0.5 * sum(
+        r["contaminated"]["measure"]["bad_rate"] for r in lancet)
+    out.append(f"- F5r (LANCET's recall and IBO together): {'met' if recall_met and halved else 'not met'}"
+               + ("" if lancet else " (IBO not run)"))
+    return out
 
 
 def run(args: argparse.Namespace) -> None:
