@@ -127,6 +127,9 @@ class ModelSpec:
         return None
 
     def build(self) -> Policy:
+        adapter_problems = self._adapter_problems()  # before any weights are loaded
+        if adapter_problems:
+            raise ConfigError(adapter_problems)
         model, tokenizer = self._build_base()
         if tokenizer.pad_token is None:
             # Causal LMs often ship without a pad token; padding is masked out anyway.
@@ -137,9 +140,6 @@ class ModelSpec:
         if self.lora is not None:
             model = apply_lora(model, self.lora)
         if self.adapter is not None:
-            problems = self._adapter_problems()
-            if problems:
-                raise ConfigError(problems)
             from peft import PeftModel
 
             model = PeftModel.from_pretrained(model, str(Path(self.adapter).expanduser()), is_trainable=True)
