@@ -17,6 +17,8 @@ from lit_align.errors import ConfigError
 from lit_align.secrets import redact, redact_text
 
 SEQUENCE_TAG = "lit_align.kind"
+TASK_CONFIG_ARTIFACT = "task_config.json"  # on each nested task run
+MATRIX_ROW_ARTIFACT = "matrix_row.json"  # the task's row of the result matrix, by split
 
 
 def tracking_uri(cfg: TrackingConfig, output_dir: str | Path) -> str:
@@ -108,10 +110,13 @@ class SequenceTracker:
             tags={"mlflow.parentRunId": self.parent_run_id, SEQUENCE_TAG: "task", "task": task,
                   "task_index": str(index), "method": method},
         )
-        flat = list(_flatten(redact(task_config or {})).items())
+        redacted = redact(task_config or {})
+        flat = list(_flatten(redacted).items())
         for start in range(0, len(flat), 100):
             self._client.log_batch(run.info.run_id, params=[mlflow.entities.Param(k, v)
                                                             for k, v in flat[start : start + 100]])
+        # params are cut at 6000 chars and flattened; the artefact is the task's config as written
+        self._client.log_dict(run.info.run_id, redacted, TASK_CONFIG_ARTIFACT)
         return MLFlowLogger(experiment_name=self.cfg.experiment, tracking_uri=self.uri, run_id=run.info.run_id)
 
     def log_task_end(self, logger: Any, metrics: dict[str, float], step: int) -> None:
@@ -119,6 +124,7 @@ class SequenceTracker:
         if not self.enabled or logger is None:
             return
         self._client.log_batch(logger.run_id, metrics=_metrics(metrics, step))
+        self._client.log_dict(logger.run_id, {"task_index": step, "scores": metrics}, MATRIX_ROW_ARTIFACT)
         logger.finalize("success")
         self._client.log_batch(self.parent_run_id, metrics=_metrics(metrics, step))
 
