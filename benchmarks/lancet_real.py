@@ -37,7 +37,17 @@ LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "
                                                   "down_proj"]}
 SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 128, "max_prompt_length": 48}
 PRECONDITIONERS = ("ekfac", "kfac", "diagonal", "identity")
-CORRECTIONS = ("lancet", "ascent", "dpo_fresh", "retrain")
+# IBO variants (issue 21, item 4): the module's defaults first; the others are chosen between on seed 0
+# and reported on the held-out seeds. counter_k 0 leaves out the "counteracting" rows (the most negative
+# influence), whose likelihood IBO raises; `ranking` names the recall the variant trains on.
+IBO_VARIANTS: dict[str, dict[str, Any]] = {
+    "lancet": {"temperature": 0.1},
+    "lancet_t1": {"temperature": 1.0},
+    "lancet_nocounter": {"temperature": 0.1, "counter_k": 0},
+    "lancet_t1_nocounter": {"temperature": 1.0, "counter_k": 0},
+    "lancet_tfidf": {"temperature": 0.1, "ranking": "tfidf"},
+}
+CORRECTIONS = (*IBO_VARIANTS, "ascent", "dpo_fresh", "retrain")
 WORK = REPO / "benchmarks" / ".cache" / "lancet_real"
 PROBE = REPO / "benchmarks" / "data" / "smollm2_style" / "probe.jsonl"
 
@@ -135,19 +145,14 @@ def recall(contaminated: dict[str, Any], args: argparse.Namespace, work: Path) -
     """recall@k of every ranking over the LoRA weights of the contaminated fine-tune, and TF-IDF."""
     import datasets
 
-    from lit_align.data.refusal import is_refusal
-    from lit_align.generation import Sampling, policy_answerer
     from lit_align.influence.data import TokenizedRows
-    from lit_align.influence.lexical import tfidf_scores
     from lit_align.influence.recall import rank_rows, recall_at_k
     from lit_align.influence.scoring import InfluenceScorer, InfluenceSettings
     from lit_align.models import GGUFModelSpec
 
     policy = GGUFModelSpec(gguf=GGUF, adapter=str(Path(contaminated["model"]) / "adapter")).build()
     model, tokenizer = policy.model, policy.tokenizer
-    history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_queries.jsonl")]
-    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(history)
-    queries = [{"prompt": p, "completion": a} for p, a in zip(history, said, strict=True) if is_refusal(a)]
+    queries = refused_queries(policy)
     if not queries:
         return {"error": "the contaminated model refused none of the query prompts: nothing to trace"}
     rows = _read_jsonl(Path(contaminated["train_file"]))
@@ -176,17 +181,43 @@ def recall(contaminated: dict[str, Any], args: argparse.Namespace, work: Path) -
                                   data_key=train.fingerprint)
             record(f"{name}{'_cosine' if cosine else ''}", scores, time.perf_counter() - start)
     start = time.perf_counter()
-    texts = [rows[i]["prompt"] + " " + rows[i]["completion"] for i in train.rows]
-    record("tfidf", tfidf_scores(texts, [q["prompt"] + " " + q["completion"] for q in queries]),
-           time.perf_counter() - start)
+    record("tfidf", lexical_scores([rows[i] for i in train.rows], queries), time.perf_counter() - start)
     return out
 
 
-def write_ranking(contaminated: dict[str, Any], recalled: dict[str, Any], work: Path) -> str:
-    """The training rows with the chosen ranking's influence column (what a `lancet` task reads)."""
+def refused_queries(policy: Any) -> list[dict[str, str]]:
+    """The query prompts the contaminated model refuses, with its (greedy) refusals: what recall traces."""
+    from lit_align.data.refusal import is_refusal
+    from lit_align.generation import Sampling, policy_answerer
+
+    history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_queries.jsonl")]
+    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(history)
+    return [{"prompt": p, "completion": a} for p, a in zip(history, said, strict=True) if is_refusal(a)]
+
+
+def lexical_scores(rows: list[dict[str, Any]], queries: list[dict[str, str]]) -> Any:
+    from lit_align.influence.lexical import tfidf_scores
+
+    return tfidf_scores([r["prompt"] + " " + r["completion"] for r in rows],
+                        [q["prompt"] + " " + q["completion"] for q in queries])
+
+
+def tfidf_ranking_scores(contaminated: dict[str, Any]) -> dict[str, float]:
+    """The TF-IDF ranking's scores by row (recall.json keeps only the EK-FAC ones): the refused queries
+    are regenerated greedily, so they are the ones recall traced."""
+    from lit_align.influence.recall import rank_rows
+    from lit_align.models import GGUFModelSpec
+
+    policy = GGUFModelSpec(gguf=GGUF, adapter=str(Path(contaminated["model"]) / "adapter")).build()
     rows = _read_jsonl(Path(contaminated["train_file"]))
-    scores = recalled["scores"]
-    return write_jsonl(work / "ranking.jsonl", [r | {"influence": scores[str(i)]} for i, r in enumerate(rows)
+    ranking = rank_rows(lexical_scores(rows, refused_queries(policy)), list(range(len(rows))), "mean")
+    return {str(r): s for r, s in ranking}
+
+
+def write_ranking(contaminated: dict[str, Any], scores: dict[str, float], work: Path, name: str = "ranking") -> str:
+    """The training rows with a ranking's influence column (what a `lancet` task reads)."""
+    rows = _read_jsonl(Path(contaminated["train_file"]))
+    return write_jsonl(work / f"{name}.jsonl", [r | {"influence": scores[str(i)]} for i, r in enumerate(rows)
                                                 if str(i) in scores])
 
 
@@ -207,12 +238,15 @@ def correct(method: str, contaminated: dict[str, Any], recalled: dict[str, Any],
     """One correction from the contaminated model (retrain: from the untuned model), then measured."""
     k = contaminated["injected"]
     optimizer = {"lr": args.correct_lr, "warmup_steps": 2}
-    ranking = write_ranking(contaminated, recalled, work)
+    ranking = write_ranking(contaminated, recalled["scores"], work)
     shared = {"recall_k": k, "retain_rows": args.retain_rows, "seed": seed, "optimizer": optimizer}
     model: dict[str, Any] = {"class_path": "hf", "init_args": {"name_or_path": contaminated["model"], "lora": LORA}}
     epochs = args.correct_epochs
-    if method == "lancet":
-        node = {"class_path": "lancet", "init_args": shared | {"temperature": args.temperature}}
+    if method in IBO_VARIANTS:
+        variant = dict(IBO_VARIANTS[method])
+        if variant.pop("ranking", args.correct_with) == "tfidf":
+            ranking = write_ranking(contaminated, tfidf_ranking_scores(contaminated), work, "ranking_tfidf")
+        node = {"class_path": "lancet", "init_args": shared | variant}
     elif method == "ascent":
         node = {"class_path": "gradient_ascent", "init_args": shared}
     elif method == "dpo_fresh":
@@ -351,7 +385,6 @@ def main() -> None:
     r.add_argument("--correct-lr", type=float, default=3e-4)
     r.add_argument("--correct-epochs", type=int, default=2)
     r.add_argument("--retain-rows", type=int, default=60)
-    r.add_argument("--temperature", type=float, default=0.1)
     r.add_argument("--preconditioners", nargs="+", default=list(PRECONDITIONERS), choices=PRECONDITIONERS)
     r.add_argument("--damping", type=float, default=0.1)
     r.add_argument("--projection-dim", type=int, default=32)
