@@ -67,3 +67,18 @@ def damped_inverse_influence(curvature: torch.Tensor, train_grads: torch.Tensor,
     eigenvalues = eigenvalues.clamp(min=0)
     inverse = vectors @ torch.diag(1 / (eigenvalues + damping * eigenvalues.mean())) @ vectors.T
     return (train_grads.double() @ inverse @ query_grads.double().T).float()
+
+
+def damped_fisher_influence(fisher_grads: torch.Tensor, train_grads: torch.Tensor, query_grads: torch.Tensor,
+                            damping: float) -> torch.Tensor:
+    """`(N, M)` g_z^T (F + lam I)^-1 g_q for the empirical Fisher F = G^T G / R of the `(R, D)` rows
+    `fisher_grads`, lam = damping * mean eig(F) (as `damped_inverse_influence`), without forming F.
+
+    Woodbury: (lam I + G^T G / R)^-1 = (I - G^T (R lam I + G G^T)^-1 G) / lam, an `(R, R)` solve,
+    so D may be tens of thousands of LoRA weights (a D x D eigendecomposition would not fit)."""
+    g = fisher_grads.double()
+    rows, dim = g.shape
+    lam = damping * float(g.pow(2).sum()) / rows / dim  # mean eigenvalue of F = trace(F) / D
+    q = query_grads.double().T  # (D, M)
+    inner = torch.linalg.solve(rows * lam * torch.eye(rows, dtype=g.dtype) + g @ g.T, g @ q)
+    return (train_grads.double() @ (q - g.T @ inner) / lam).float()

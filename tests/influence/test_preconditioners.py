@@ -102,3 +102,18 @@ def test_rankings_agree_with_exact_hessian_influence(trained, hessian, name):
     approx = scorer.score(train.batches(), queries.batches(), train_measurement="sft", data_key="t").mean(1)
     rho = spearmanr(approx.numpy(), exact.numpy())[0]
     assert rho > 0.6, f"{name}: Spearman {rho:.3f} against exact influence"
+
+
+def test_the_woodbury_fisher_influence_equals_the_eigendecomposed_one():
+    """`damped_fisher_influence` (an R x R solve) against `damped_inverse_influence` on F = G^T G / R
+    formed and eigendecomposed, with fewer rows than weights (F singular) and more."""
+    from lit_align.influence.exact import damped_fisher_influence
+
+    generator = torch.Generator().manual_seed(0)
+    for rows, dim in ((12, 40), (50, 20)):
+        g = torch.randn(rows, dim, generator=generator, dtype=torch.float64) * torch.linspace(0.1, 3, dim)
+        train, query = torch.randn(7, dim, generator=generator), torch.randn(3, dim, generator=generator)
+        fisher = g.T @ g / rows
+        expected = damped_inverse_influence(fisher, train, query, damping=0.1)
+        got = damped_fisher_influence(g, train, query, damping=0.1)
+        assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
