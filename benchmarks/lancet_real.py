@@ -46,6 +46,10 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
     "lancet_nocounter": {"temperature": 0.1, "counter_k": 0},
     "lancet_t1_nocounter": {"temperature": 1.0, "counter_k": 0},
     "lancet_tfidf": {"temperature": 0.1, "ranking": "tfidf"},
+    # the squared-log-ratio divergence does not saturate when the rows' likelihoods differ by more than
+    # the tilt (the KL over a batch does: a short refusal keeps nearly all of P* and of P_theta)
+    "lancet_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared"},
+    "lancet_sq_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "divergence": "log_squared"},
 }
 CORRECTIONS = (*IBO_VARIANTS, "ascent", "dpo_fresh", "retrain")
 WORK = REPO / "benchmarks" / ".cache" / "lancet_real"
