@@ -50,6 +50,9 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
     # the tilt (the KL over a batch does: a short refusal keeps nearly all of P* and of P_theta)
     "lancet_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared"},
     "lancet_sq_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "divergence": "log_squared"},
+    # per-token log-likelihoods in the KL (losses/ibo.py: the summed form saturates on short, likely rows)
+    "lancet_pt_nocounter": {"temperature": 0.1, "counter_k": 0, "per_token": True},
+    "lancet_pt_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "per_token": True},
     "lancet_tfidf_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
                                   "ranking": "tfidf"},
 }

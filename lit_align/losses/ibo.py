@@ -46,14 +46,21 @@ def influence_targets(scores: torch.Tensor, *, temperature: float = 1.0,
 
 
 def ibo_loss(policy_logps: torch.Tensor, reference_logps: torch.Tensor, target_logits: torch.Tensor,
-             mask: torch.Tensor, divergence: Divergence = "kl") -> torch.Tensor:
+             mask: torch.Tensor, divergence: Divergence = "kl", num_tokens: torch.Tensor | None = None
+             ) -> torch.Tensor:
     """Bregman divergence between the tilted target P* and the policy over the masked rows.
 
-    Zero (with a gradient path) when fewer than two rows are masked: one row is a
-    distribution already equal to its target."""
+    With `num_tokens`, both distributions are over per-token log-likelihoods (log pi / |y|):
+    over summed ones the KL saturates when the rows' lengths differ, since a short, likely row
+    (a memorised refusal among long answers) keeps nearly all of P_theta *and* of P* unless the
+    tilt exceeds the likelihood gap, and then nothing moves. Zero (with a gradient path) when
+    fewer than two rows are masked: one row is a distribution already equal to its target."""
     if int(mask.sum()) < 2:
         return policy_logps.sum() * 0.0
     policy, reference, target = policy_logps[mask].float(), reference_logps[mask].float(), target_logits[mask].float()
+    if num_tokens is not None:
+        lengths = num_tokens[mask].clamp(min=1).float()
+        policy, reference = policy / lengths, reference / lengths
     if divergence == "kl":
         log_target = torch.log_softmax(reference + target, dim=0)
         log_model = torch.log_softmax(policy, dim=0)

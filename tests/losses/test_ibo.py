@@ -80,3 +80,28 @@ def test_proximal_term_is_half_the_mean_squared_step_from_the_anchor():
     # squared steps 1, 0, 1, 4 over 4 entries: 0.5 * 6 / 4
     assert proximal_term(params, anchors).item() == pytest.approx(0.75)
     assert proximal_term(anchors, anchors).item() == 0.0
+
+
+def test_summed_kl_saturates_on_a_short_likely_row_and_per_token_kl_does_not():
+    """A memorised 5-token refusal (log-likelihood -1) among two 40-token answers (-30), tilted by
+    -10 nats: over summed log-likelihoods the refusal holds ~all of P_theta and of P*, so the loss and
+    its gradient vanish; over per-token ones the tilt dominates and descent lowers the refusal."""
+    reference = torch.tensor([-1.0, -30.0, -30.0])
+    target = torch.tensor([-10.0, 0.0, 0.0])
+    tokens = torch.tensor([5, 40, 40])
+    mask = torch.ones(3, dtype=torch.bool)
+    summed = reference.clone().requires_grad_(True)
+    loss = ibo_loss(summed, reference, target, mask, "kl")
+    loss.backward()
+    assert loss.item() < 1e-6 and summed.grad.abs().max() < 1e-6
+    per_token = reference.clone().requires_grad_(True)
+    loss = ibo_loss(per_token, reference, target, mask, "kl", num_tokens=tokens)
+    # by hand: per-token reference [-0.2, -0.75, -0.75]; P* ~ exp([-10.2, -0.75, -0.75]); P_theta ~ exp(ref)
+    p_star = torch.softmax(torch.tensor([-10.2, -0.75, -0.75], dtype=torch.float64), 0)
+    p_model = torch.softmax(torch.tensor([-0.2, -0.75, -0.75], dtype=torch.float64), 0)
+    assert loss.item() == pytest.approx(float((p_star * (p_star / p_model).log()).sum()), rel=1e-5)
+    loss.backward()
+    assert per_token.grad[0] > 0.05  # descent lowers the refusal's likelihood
+    # the optimum moves to per-token log-ratios t + c
+    at_optimum = reference + (target + 0.3) * tokens
+    assert ibo_loss(at_optimum, reference, target, mask, "kl", num_tokens=tokens).item() == pytest.approx(0, abs=1e-6)

@@ -148,9 +148,10 @@ class LANCETModule(InfluenceCorrectionModule):
 
     def __init__(self, *, policy: Policy, recall_k: Annotated[int, Range(gt=0)],
                  temperature: Annotated[float, Range(gt=0)] = 0.1, normalize: Normalization = "rank",
-                 divergence: Divergence = "kl", **kwargs: Any) -> None:
+                 divergence: Divergence = "kl", per_token: bool = False, **kwargs: Any) -> None:
         super().__init__(policy=policy, recall_k=recall_k, **kwargs)
         self.temperature, self.normalize, self.divergence = temperature, normalize, divergence
+        self.per_token = per_token  # IBO over per-token log-likelihoods (losses/ibo.py says why)
 
     def target_logits(self, influence: list[float], recalled: list[int], counter: list[int]) -> dict[int, float]:
         group = recalled + counter
@@ -161,7 +162,8 @@ class LANCETModule(InfluenceCorrectionModule):
     def correction(self, logps: torch.Tensor, num_tokens: torch.Tensor,
                    batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         everyone = torch.ones_like(batch[RECALLED], dtype=torch.bool)
-        return {"ibo": ibo_loss(logps, batch[REFERENCE], batch[TARGET], everyone, self.divergence)}
+        return {"ibo": ibo_loss(logps, batch[REFERENCE], batch[TARGET], everyone, self.divergence,
+                                num_tokens if self.per_token else None)}
 
 
 class GradientAscentModule(InfluenceCorrectionModule):
