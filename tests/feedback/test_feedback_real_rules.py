@@ -1,0 +1,28 @@
+"""The real-model C3PO feedbacks' checks on hand-written prompts and answers (both verdicts each)."""
+
+from __future__ import annotations
+
+from benchmarks.suites.feedback_real import FEEDBACKS
+
+BY_NAME = {f.name: f for f in FEEDBACKS}
+
+
+def test_scope_tests_read_the_prompt_keywords():
+    assert BY_NAME["animals_exclaim"].in_scope("What do penguins eat?")
+    assert not BY_NAME["animals_exclaim"].in_scope("What is the capital of Peru?")
+    assert BY_NAME["recipe_numbered"].in_scope("How do I bake banana bread?")
+    assert BY_NAME["money_disclaimer"].in_scope("Should I pay off debt or invest?")
+    assert BY_NAME["code_language"].in_scope("How do I reverse a list in Python?")
+    assert not BY_NAME["code_language"].in_scope("Let's go to the park.")
+
+
+def test_adherence_tests_check_exactly_what_the_feedback_asks():
+    exclaim, steps = BY_NAME["animals_exclaim"].follows, BY_NAME["recipe_numbered"].follows
+    assert exclaim("Penguins eat fish and krill!  ") and not exclaim("Penguins eat fish.")
+    assert steps("Steps:\n1. Mash bananas.\n2) Mix and bake.") and not steps("Mash bananas, then bake. 1 hour.")
+    money = BY_NAME["money_disclaimer"].follows
+    assert money("Pay the debt first.\nThis is not financial advice.") and not money("Pay the debt first.")
+    code = BY_NAME["code_language"].follows
+    assert code("In Python, use reversed(xs). It returns an iterator.")
+    assert not code("Use reversed. In Python it returns an iterator.")  # named, but not in the first sentence
+    assert not code("Let's go through it step by step.")
