@@ -55,7 +55,13 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
     "lancet_pt_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "per_token": True},
     "lancet_tfidf_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
                                   "ranking": "tfidf"},
+    # targets keep the influence's sign (`rank` splits a group of only harmful rows into losers and gainers)
+    "lancet_signed_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
+                                   "normalize": "signed_rank"},
+    "lancet_tfidf_signed_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
+                                         "normalize": "signed_rank", "ranking": "tfidf"},
 }
+SELECTABLE = [name for name, v in IBO_VARIANTS.items() if v.get("ranking", "ekfac") == "ekfac"]
 CORRECTIONS = (*IBO_VARIANTS, "ascent", "dpo_fresh", "retrain")
 WORK = REPO / "benchmarks" / ".cache" / "lancet_real"
 PROBE = REPO / "benchmarks" / "data" / "smollm2_style" / "probe.jsonl"
@@ -247,14 +253,14 @@ def correct(method: str, contaminated: dict[str, Any], recalled: dict[str, Any],
     """One correction from the contaminated model (retrain: from the untuned model), then measured."""
     k = contaminated["injected"]
     optimizer = {"lr": args.correct_lr, "warmup_steps": 2}
-    ranking = write_ranking(contaminated, recalled["scores"], work)
+    ranking = write_ranking(contaminated, recalled["scores"], work, f"ranking_{method}")  # one file per run
     shared = {"recall_k": k, "retain_rows": args.retain_rows, "seed": seed, "optimizer": optimizer}
     model: dict[str, Any] = {"class_path": "hf", "init_args": {"name_or_path": contaminated["model"], "lora": LORA}}
     epochs = args.correct_epochs
     if method in IBO_VARIANTS:
         variant = dict(IBO_VARIANTS[method])
         if variant.pop("ranking", args.correct_with) == "tfidf":
-            ranking = write_ranking(contaminated, tfidf_ranking_scores(contaminated), work, "ranking_tfidf")
+            ranking = write_ranking(contaminated, tfidf_ranking_scores(contaminated), work, f"ranking_{method}")
         node = {"class_path": "lancet", "init_args": shared | variant}
     elif method == "ascent":
         node = {"class_path": "gradient_ascent", "init_args": shared}
@@ -271,6 +277,18 @@ def correct(method: str, contaminated: dict[str, Any], recalled: dict[str, Any],
     task = {"method": node, "data": {"train": {"path": "json", "data_files": ranking}, **SHAPE}}
     model_dir = fit_task(method, model, task, work / method, seed, epochs)
     return {"seconds": round(time.perf_counter() - start, 1), "measure": measure(model_dir)}
+
+
+def choose_variant(work: Path, seed: int) -> str | None:
+    """The IBO variant chosen on `seed` (issue 21: chosen on one seed, reported on the others): of the
+    variants on the recall LANCET has (EK-FAC), those whose utility log-prob is within 5% of the
+    contaminated model's; the lowest refusal rate, ties to the better utility. None if none qualifies."""
+    stage = work / f"seed{seed}"
+    base = json.loads((stage / "contaminated.json").read_text())["measure"]["utility_logprob"]
+    done = {n: json.loads((stage / f"correct_{n}.json").read_text())["measure"] for n in SELECTABLE
+            if (stage / f"correct_{n}.json").is_file()}
+    kept = {n: m for n, m in done.items() if m["utility_logprob"] >= 1.05 * base}  # log-probs are negative
+    return min(kept, key=lambda n: (kept[n]["bad_rate"], -kept[n]["utility_logprob"])) if kept else None
 
 
 # -- driver ----------------------------------------------------------------------------------
@@ -399,7 +417,13 @@ def main() -> None:
     r.add_argument("--projection-dim", type=int, default=32)
     r.add_argument("--name", default="lancet_real")
     r.add_argument("--work", type=Path, default=WORK)
+    c = sub.add_parser("choose", help="print the IBO variant chosen on one seed")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--work", type=Path, default=WORK)
     args = parser.parse_args()
+    if args.command == "choose":
+        print(choose_variant(args.work, args.seed))
+        return
     {"build": build, "run": run}[args.command](args)
 
 

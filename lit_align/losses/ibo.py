@@ -23,7 +23,7 @@ from typing import Literal
 import torch
 
 Divergence = Literal["kl", "log_squared"]
-Normalization = Literal["rank", "zscore"]
+Normalization = Literal["rank", "zscore", "signed_rank"]
 
 
 def influence_targets(scores: torch.Tensor, *, temperature: float = 1.0,
@@ -31,7 +31,13 @@ def influence_targets(scores: torch.Tensor, *, temperature: float = 1.0,
     """Target logits t_j = -s~_j / temperature for a recalled set's influence scores.
 
     `rank`: s~ spaced evenly from +1 (most influential) to -1 (most counteracting), robust
-    to the heavy tails influence scores have; `zscore`: (s - mean) / std."""
+    to the heavy tails influence scores have; `zscore`: (s - mean) / std. Both are relative:
+    a group of only harmful rows gets half its targets above zero (those rows would *gain*
+    likelihood). `signed_rank` keeps the sign of the influence: rows with s > 0 are ranked
+    into (0, 1] (the most influential 1), rows with s < 0 into [-1, 0), so every row that
+    supports the behaviour loses likelihood and every row that counters it gains."""
+    if normalize == "signed_rank":
+        return (-_signed_ranks(scores.double()) / temperature).float()
     if scores.numel() < 2:
         return torch.zeros_like(scores, dtype=torch.float32)
     s = scores.double()
@@ -43,6 +49,17 @@ def influence_targets(scores: torch.Tensor, *, temperature: float = 1.0,
         ranks[torch.argsort(s)] = torch.arange(s.numel(), dtype=s.dtype)
         normalized = 2 * ranks / (s.numel() - 1) - 1
     return (-normalized / temperature).float()
+
+
+def _signed_ranks(s: torch.Tensor) -> torch.Tensor:
+    """Positive values ranked by size into (0, 1], negative ones by magnitude into [-1, 0), zeros 0."""
+    out = torch.zeros_like(s)
+    for sign in (1.0, -1.0):
+        picked = (s * sign > 0).nonzero().flatten()
+        if picked.numel():
+            order = torch.argsort(s[picked] * sign)  # smallest magnitude first
+            out[picked[order]] = sign * torch.arange(1, picked.numel() + 1, dtype=s.dtype) / picked.numel()
+    return out
 
 
 def ibo_loss(policy_logps: torch.Tensor, reference_logps: torch.Tensor, target_logits: torch.Tensor,

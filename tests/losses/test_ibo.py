@@ -105,3 +105,17 @@ def test_summed_kl_saturates_on_a_short_likely_row_and_per_token_kl_does_not():
     # the optimum moves to per-token log-ratios t + c
     at_optimum = reference + (target + 0.3) * tokens
     assert ibo_loss(at_optimum, reference, target, mask, "kl", num_tokens=tokens).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_signed_rank_targets_keep_the_sign_of_the_influence():
+    """Rows supporting the behaviour (s > 0) always get t < 0 (lose likelihood), the most influential
+    the most; counteracting rows (s < 0) always get t > 0; a group of only harmful rows is never
+    split into losers and gainers, as `rank` splits it."""
+    scores = torch.tensor([5.0, -2.0, 0.5, 100.0, 0.0, -7.0])
+    targets = influence_targets(scores, temperature=0.5, normalize="signed_rank")
+    # positives 0.5 < 5 < 100 -> 1/3, 2/3, 1; negatives |-2| < |-7| -> -1/2, -1; zero -> 0
+    expected = -torch.tensor([2 / 3, -1 / 2, 1 / 3, 1.0, 0.0, -1.0]) / 0.5
+    torch.testing.assert_close(targets, expected)
+    harmful_only = torch.tensor([3.0, 1.0, 2.0])
+    assert (influence_targets(harmful_only, normalize="signed_rank") < 0).all()
+    assert (influence_targets(harmful_only, normalize="rank") > 0).any()
