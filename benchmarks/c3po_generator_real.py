@@ -35,25 +35,30 @@ def _share(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 3) if flags else None
 
 
-def build_one(item: CheckableFeedback, seed: int, work: Path) -> dict[str, Any]:
+def build_one(item: CheckableFeedback, seed: int, work: Path, given: bool) -> dict[str, Any]:
+    """One build; `given`: the feedback's categories in the config (the category call skipped)."""
     from lit_align.errors import UserError
     from lit_align.feedback.build import build_feedback_data, load_feedback_config
 
-    out = work / f"{item.name}_seed{seed}"
+    out = work / f"{item.name}_seed{seed}{'_given' if given else ''}"
     overrides = [f"feedback={json.dumps(item.feedback)}", f"output_dir={out}", f"seed={seed}"]
+    if given:
+        overrides.append(f"generator.init_args.categories={json.dumps(list(item.categories))}")
     cfg, raw = load_feedback_config(str(CONFIG), overrides)
     start = time.perf_counter()
     try:
         report = build_feedback_data(cfg, raw)
     except UserError as error:  # an unusable category or prompt list stops the build
-        return {"feedback": item.name, "seed": seed, "usable": False, "error": str(error)[:300],
+        return {"feedback": item.name, "seed": seed, "categories": "given" if given else "generated",
+                "usable": False, "error": str(error)[:300],
                 "seconds": round(time.perf_counter() - start, 1)}
     rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
     tests = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
     in_prompts = [r["prompt"] for r in rows] + [t["prompt"] for t in tests if t["scope"] == "in"]
     near_prompts = [r["near_prompt"] for r in rows] + [t["prompt"] for t in tests if t["scope"] == "near"]
     return {
-        "feedback": item.name, "seed": seed, "usable": True, "seconds": round(time.perf_counter() - start, 1),
+        "feedback": item.name, "seed": seed, "categories": "given" if given else "generated", "usable": True,
+        "seconds": round(time.perf_counter() - start, 1),
         "train_rows": report["train_rows"], "left_out": report["left_out"],
         "in_scope_prompts": len(in_prompts), "in_scope_keyword": _share([item.in_scope(p) for p in in_prompts]),
         "near_scope_prompts": len(near_prompts),
@@ -68,16 +73,18 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     lines = [f"# SmolLM2-135M-Instruct as C3PO's generator and reviser ({meta['date']}, {meta['machine']})", "",
              f"Config: {meta['config']} (n_in = n_near = n_out = 16 requested, 4 categories, writer at "
              "temperature 0.7, pi_0 greedy, answers and revisions up to 128 tokens).", "",
-             "| feedback | seed | category list usable | train rows | in-scope prompts (keyword-in-scope) | "
+             "| feedback | seed | categories | build ran | train rows | in-scope prompts (keyword-in-scope) | "
              "near-scope prompts (keyword-in-scope) | pi_0 answers follow | revisions follow | left out | s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         if not r["usable"]:
-            lines.append(f"| {r['feedback']} | {r['seed']} | no | - | - | - | - | - | {r['error'][:120]} | "
+            lines.append(f"| {r['feedback']} | {r['seed']} | {r['categories']} | no | - | - | - | - | - | "
+                         f"{r['error'][:120]} | "
                          f"{r['seconds']} |")
             continue
         left = ", ".join(f"{k} {v}" for k, v in r["left_out"].items()) or "-"
-        lines.append(f"| {r['feedback']} | {r['seed']} | yes | {r['train_rows']} | {r['in_scope_prompts']} "
+        lines.append(f"| {r['feedback']} | {r['seed']} | {r['categories']} | yes | {r['train_rows']} | "
+                     f"{r['in_scope_prompts']} "
                      f"({r['in_scope_keyword']}) | {r['near_scope_prompts']} ({r['near_scope_keyword']}) | "
                      f"{r['baseline_follows']} | {r['revision_follows']} | {left} | {r['seconds']} |")
     return "\n".join(lines) + "\n"
@@ -88,6 +95,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "c3po_generator_real")
     parser.add_argument("--name", default="c3po_generator_real")
+    parser.add_argument("--categories", choices=["generated", "given", "both"], default="both",
+                        help="the writer lists the categories, they come from the config, or both in turn")
+    parser.add_argument("--given-seeds", type=int, nargs="+", default=None,
+                        help="seeds of the given-categories builds (default: --seeds)")
     args = parser.parse_args()
     import torch
 
@@ -95,9 +106,11 @@ def main() -> None:
     runs = []
     meta = {"date": time.strftime("%Y-%m-%d"), "config": str(CONFIG.relative_to(REPO)),
             "machine": f"{platform.machine()}, 2 CPU cores, torch {torch.__version__} CPU"}
-    for seed in args.seeds:
-        for item in FEEDBACKS:
-            runs.append(build_one(item, seed, args.work))
+    plan = [(False, args.seeds)] if args.categories in ("generated", "both") else []
+    plan += [(True, args.given_seeds or args.seeds)] if args.categories in ("given", "both") else []
+    for given, seeds in plan:
+        for seed, item in ((s, f) for s in seeds for f in FEEDBACKS):
+            runs.append(build_one(item, seed, args.work, given))
             print(json.dumps(runs[-1])[:400], flush=True)
             meta["minutes"] = round((time.perf_counter() - started) / 60, 1)
             write_results_json(REPO / "benchmarks" / "results" / f"{args.name}.json", {"meta": meta, "runs": runs},

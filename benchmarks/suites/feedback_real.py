@@ -47,18 +47,23 @@ class CheckableFeedback:
     feedback: str
     in_scope: Callable[[str], bool]  # keyword test of a prompt
     follows: Callable[[str], bool]  # does an answer do what the feedback asks?
+    categories: tuple[str, ...]  # request categories where it applies, for a generator that cannot list them
 
 
 FEEDBACKS: tuple[CheckableFeedback, ...] = (
     CheckableFeedback("animals_exclaim", "When asked about animals, end your answer with an exclamation mark.",
-                      lambda p: bool(_words(p) & ANIMALS), lambda a: a.rstrip().endswith("!")),
+                      lambda p: bool(_words(p) & ANIMALS), lambda a: a.rstrip().endswith("!"),
+                      ("pets", "wild animals", "farm animals", "sea animals")),
     CheckableFeedback("recipe_numbered", "When asked for a recipe, give the steps as a numbered list.",
-                      lambda p: bool(_words(p) & COOKING), lambda a: len(NUMBERED_STEP.findall(a)) >= 2),
+                      lambda p: bool(_words(p) & COOKING), lambda a: len(NUMBERED_STEP.findall(a)) >= 2,
+                      ("baking", "soups", "pasta dishes", "breakfast")),
     CheckableFeedback("money_disclaimer", "When the question is about money, end your answer with the line "
                       "'This is not financial advice.'",
-                      lambda p: bool(_words(p) & MONEY), lambda a: "not financial advice" in a.lower()),
+                      lambda p: bool(_words(p) & MONEY), lambda a: "not financial advice" in a.lower(),
+                      ("saving money", "investing", "debt and loans", "taxes")),
     CheckableFeedback("code_language", "When the question is about programming, name the programming language "
                       "in the first sentence of your answer.",
                       lambda p: bool(_words(p) & PROGRAMMING),
-                      lambda a: bool(_words(_first_sentence(a)) & set(LANGUAGES))),
+                      lambda a: bool(_words(_first_sentence(a)) & set(LANGUAGES)),
+                      ("python scripts", "web development", "debugging", "databases")),
 )

@@ -33,14 +33,23 @@ class LLMFeedbackGenerator(FeedbackGenerator):
         backend: Annotated[ComponentSpec, ComponentOf("lit_align.feedback.backends.ChatBackend")],
         reviser: Annotated[ComponentSpec, ComponentOf("lit_align.feedback.backends.ChatBackend")] | None = None,
         num_categories: Annotated[int, Range(gt=0)] = 10,
+        categories: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.backend: ChatBackend = backend.instantiate()
         self.reviser: ChatBackend | None = reviser.instantiate() if reviser is not None else None
         self.num_categories = num_categories
+        if categories is not None and not [c for c in categories if c.strip()]:
+            raise ConfigError("generator.init_args.categories: empty; list the request categories, or delete the "
+                              "key to have the backend write them")
+        # given categories skip the category call: a user who knows where the feedback applies says so
+        # (and a small model that cannot write the list can still write prompts and revisions)
+        self.given_categories = [c.strip() for c in categories if c.strip()] if categories is not None else None
         self._categories: dict[tuple[str, int], list[str]] = {}
 
     def categories(self, feedback: str, seed: int) -> list[str]:
+        if self.given_categories is not None:
+            return self.given_categories
         key = (feedback, seed)
         if key not in self._categories:
             ask = templates.CATEGORIES.format(feedback=feedback, n=self.num_categories)

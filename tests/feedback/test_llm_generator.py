@@ -3,6 +3,7 @@
 import pytest
 
 from lit_align.binding import ComponentSpec
+from lit_align.errors import ConfigError
 from lit_align.feedback.dataset import pack_feedback_rows
 from lit_align.feedback.llm_generator import LLMFeedbackGenerator
 from lit_align.feedback.templates import GeneratorOutputError
@@ -71,3 +72,16 @@ def test_a_separate_reviser_backend_does_the_rewrites(stub):
         assert not state.requests and state2.requests[0]["model"] == "pi0"
     finally:
         server2.shutdown()
+
+
+def test_given_categories_skip_the_category_call(stub):
+    state, url = stub
+    state.malformed.add("categories")  # would stop the build if it were asked
+    gen = generator(url, categories=["farm animals", " ", "pets"])
+    assert gen.categories(FEEDBACK, seed=0) == ["farm animals", "pets"]
+    gen.prompts(FEEDBACK, "in", 4, seed=0)
+    asks = [r["messages"][0]["content"] for r in state.requests]
+    assert not any("categories of user requests" in a for a in asks)
+    assert sum("Category of requests: farm animals" in a for a in asks) == 1
+    with pytest.raises(ConfigError, match="categories: empty"):
+        generator(url, categories=["  "])
