@@ -333,15 +333,46 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
             got = [r[name]["measure"] for r in corrected if name in r]
             if not got:
                 continue
+            seeds = ", ".join(str(r["seed"]) for r in corrected if name in r)
             cells = [ci95([g[key] for g in got]) for key in ("bad_rate", "probe_exact", "utility_logprob")]
             secs = [r[name]["seconds"] for r in corrected if name in r]
-            lines.append(f"| {name} | {len(got)} | " + " | ".join(f"{m:.3f} +- {h:.3f}" for m, h in cells)
-                         + f" | {sum(secs) / len(secs):.0f} |")
-    lines += verdicts(runs, meta["args"]["correct_with"])
+            lines.append(f"| {name} | {seeds} | " + " | ".join(
+                f"{m:.3f} +- {h:.3f}" if len(got) > 1 else f"{m:.3f}" for m, h in cells)
+                + f" | {sum(secs) / len(secs):.0f} |")
+        lines += variants_table(meta, runs)
+    lines += verdicts(runs, meta["args"]["correct_with"], meta.get("chosen"), meta.get("chosen_on_seed"))
     return "\n".join(lines) + "\n"
 
 
-def verdicts(runs: list[dict[str, Any]], ranking: str) -> list[str]:
+def variants_table(meta: dict[str, Any], runs: list[dict[str, Any]]) -> list[str]:
+    """IBO's settings, chosen on one seed by `choose_variant`'s rule, then held out."""
+    on = meta.get("chosen_on_seed")
+    selection = [r for r in runs if r["seed"] == on]
+    if not selection:
+        return []
+    base = selection[0]["contaminated"]["measure"]
+    lines = ["", f"## IBO settings, chosen on seed {on}", "",
+             "Rule (fixed before the runs it chose among): of the variants on the EK-FAC ranking, those whose "
+             "utility log-prob is within 5% of the contaminated model's; the lowest refusal rate. Chosen: "
+             f"**{meta.get('chosen')}**. TF-IDF rows train on the TF-IDF ranking (not selectable: LANCET's "
+             "recall is influence).", "",
+             "| variant | settings | refusal rate | probe exact | utility log-prob | within 5% |",
+             "|---|---|---|---|---|---|",
+             f"| contaminated | - | {base['bad_rate']:.3f} | {base['probe_exact']:.3f} | {base['utility_logprob']:.3f} "
+             "| - |"]
+    for name, settings in IBO_VARIANTS.items():
+        if name not in selection[0]:
+            continue
+        m = selection[0][name]["measure"]
+        shown = ", ".join(f"{k} {v}" for k, v in settings.items())
+        within = "yes" if m["utility_logprob"] >= 1.05 * base["utility_logprob"] else "no"
+        lines.append(f"| {name} | {shown} | {m['bad_rate']:.3f} | {m['probe_exact']:.3f} | "
+                     f"{m['utility_logprob']:.3f} | {within} |")
+    return lines
+
+
+def verdicts(runs: list[dict[str, Any]], ranking: str, chosen: str | None = None, chosen_on: int | None = None
+             ) -> list[str]:
     """F5r, part by part (targets.md: recall@k >= 0.8, bad rate halved, utility drop <= 5%)."""
     recalled = [r["recall"]["rankings"][ranking]["recall_at_k"] for r in runs if "rankings" in r.get("recall", {})]
     if not recalled:
@@ -362,11 +393,17 @@ def verdicts(runs: list[dict[str, Any]], ranking: str) -> list[str]:
         halved = "halved" if bad <= 0.5 else "not halved"
         out.append(f"- {method}: refusal rate x{bad:.2f} of the contaminated model's ({halved}); probe exact "
                    f"{100 * probe:+.0f}%; utility log-prob {logp:+.3f} nats/token")
-    lancet = [r for r in runs if "lancet" in r]
-    halved = bool(lancet) and sum(r["lancet"]["measure"]["bad_rate"] for r in lancet) <= 0.5 * sum(
-        r["contaminated"]["measure"]["bad_rate"] for r in lancet)
-    out.append(f"- F5r (LANCET's recall and IBO together): {'met' if recall_met and halved else 'not met'}"
-               + ("" if lancet else " (IBO not run)"))
+    ibo = chosen or "lancet"
+    held = [r for r in runs if ibo in r and r["seed"] != chosen_on] if chosen else [r for r in runs if ibo in r]
+    halved = bool(held) and sum(r[ibo]["measure"]["bad_rate"] for r in held) <= 0.5 * sum(
+        r["contaminated"]["measure"]["bad_rate"] for r in held)
+    kept = bool(held) and all(r[ibo]["measure"]["utility_logprob"] >= 1.05 * r["contaminated"]["measure"][
+        "utility_logprob"] for r in held)
+    where = f"{ibo} on held-out seeds {[r['seed'] for r in held]}" if chosen else ibo
+    out.append(f"- F5r (LANCET's recall and IBO together; {where}): recall {'met' if recall_met else 'not met'}, "
+               f"refusal rate {'halved' if halved else 'not halved'}, utility "
+               f"{'within 5%' if kept else 'not within 5%'}: "
+               f"{'met' if recall_met and halved and kept else 'not met'}" + ("" if held else " (IBO not run)"))
     return out
 
 
@@ -394,6 +431,26 @@ def run(args: argparse.Namespace) -> None:
     print(markdown(meta, runs))
 
 
+def report(args: argparse.Namespace) -> None:
+    """The results files from the stages already computed (nothing is computed; a missing stage is absent)."""
+    runs = []
+    for seed in args.seeds:
+        work = args.work / f"seed{seed}"
+        result: dict[str, Any] = {"seed": seed}
+        for key, name in (("contaminated", "contaminated"), ("recall", "recall"),
+                          *((m, f"correct_{m}") for m in CORRECTIONS)):
+            if (work / f"{name}.json").is_file():
+                result[key] = json.loads((work / f"{name}.json").read_text())
+        runs.append(result)
+    meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch CPU",
+            "args": {k: v for k, v in vars(args).items() if k not in ("work", "command")},
+            "chosen_on_seed": args.choose_on, "chosen": choose_variant(args.work, args.choose_on)}
+    out = REPO / "benchmarks" / "results"
+    write_results_json(out / f"{args.name}.json", {"meta": meta, "runs": runs}, indent=1)
+    write_results_text(out / f"{args.name}.md", markdown(meta, runs))
+    print(markdown(meta, runs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -417,6 +474,12 @@ def main() -> None:
     r.add_argument("--projection-dim", type=int, default=32)
     r.add_argument("--name", default="lancet_real")
     r.add_argument("--work", type=Path, default=WORK)
+    rep = sub.add_parser("report", help="write the results files from the stages computed so far")
+    rep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    rep.add_argument("--choose-on", type=int, default=0)
+    rep.add_argument("--correct-with", default="ekfac")
+    rep.add_argument("--name", default="lancet_real")
+    rep.add_argument("--work", type=Path, default=WORK)
     c = sub.add_parser("choose", help="print the IBO variant chosen on one seed")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--work", type=Path, default=WORK)
@@ -424,7 +487,7 @@ def main() -> None:
     if args.command == "choose":
         print(choose_variant(args.work, args.seed))
         return
-    {"build": build, "run": run}[args.command](args)
+    {"build": build, "run": run, "report": report}[args.command](args)
 
 
 if __name__ == "__main__":
