@@ -60,6 +60,8 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
                                    "normalize": "signed_rank"},
     "lancet_tfidf_signed_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
                                          "normalize": "signed_rank", "ranking": "tfidf"},
+    "lancet_tfidf_signed_pt_nocounter": {"temperature": 0.1, "counter_k": 0, "per_token": True,
+                                         "normalize": "signed_rank", "ranking": "tfidf"},
 }
 SELECTABLE = [name for name, v in IBO_VARIANTS.items() if v.get("ranking", "ekfac") == "ekfac"]
 CORRECTIONS = (*IBO_VARIANTS, "ascent", "dpo_fresh", "retrain")
