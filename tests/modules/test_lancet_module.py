@@ -103,3 +103,17 @@ def test_the_proximal_option_holds_the_weights_nearer_the_pre_correction_model()
         else:
             assert module.regularization({}) == {}
     assert moved[1.0e4] < 0.5 * moved[0.0]
+
+
+@pytest.mark.parametrize("settings", [{"per_token": True}, {"divergence": "log_squared"}])
+def test_without_counter_rows_signed_targets_lower_every_recalled_row(settings):
+    """The real-model study's settings (counter_k 0, signed_rank): both recalled rows get t < 0 and
+    lose likelihood, per token or by the squared log-ratio, against the retain rows pinned at 0."""
+    module = make(LANCETModule, recall_k=2, counter_k=0, retain_rows=4, temperature=0.2, normalize="signed_rank",
+                  **settings)
+    _, dm = fit(module, ranking_rows(), steps=12)
+    targets = dict(zip(dm.own_train_set["row"], dm.own_train_set["ibo_target"], strict=True))
+    assert targets[0] < targets[1] < 0  # the most influential the most negative; nobody gains
+    before = dict(zip(dm.own_train_set["row"], dm.own_train_set["reference_logp"], strict=True))
+    after = logps_by_row(module, dm)
+    assert after[0] - before[0] < -0.5 and after[1] - before[1] < 0
