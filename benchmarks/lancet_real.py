@@ -40,19 +40,19 @@ PRECONDITIONERS = ("ekfac", "kfac", "diagonal", "identity")
 # IBO variants (issue 21, item 4): the module's defaults first; the others are chosen between on seed 0
 # and reported on the held-out seeds. counter_k 0 leaves out the "counteracting" rows (the most negative
 # influence), whose likelihood IBO raises; `ranking` names the recall the variant trains on.
+# Every setting is explicit ("k": the number injected), so a run means the same after a default changes.
 IBO_VARIANTS: dict[str, dict[str, Any]] = {
-    "lancet": {"temperature": 0.1},
-    "lancet_t1": {"temperature": 1.0},
-    "lancet_nocounter": {"temperature": 0.1, "counter_k": 0},
+    "lancet": {"temperature": 0.1, "counter_k": "k", "divergence": "kl"},
+    "lancet_t1": {"temperature": 1.0, "counter_k": "k", "divergence": "kl"},
+    "lancet_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "kl"},
     "lancet_t1_nocounter": {"temperature": 1.0, "counter_k": 0},
-    "lancet_tfidf": {"temperature": 0.1, "ranking": "tfidf"},
     # the squared-log-ratio divergence does not saturate when the rows' likelihoods differ by more than
     # the tilt (the KL over a batch does: a short refusal keeps nearly all of P* and of P_theta)
     "lancet_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared"},
     "lancet_sq_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "divergence": "log_squared"},
     # per-token log-likelihoods in the KL (losses/ibo.py: the summed form saturates on short, likely rows)
-    "lancet_pt_nocounter": {"temperature": 0.1, "counter_k": 0, "per_token": True},
-    "lancet_pt_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "per_token": True},
+    "lancet_pt_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "kl", "per_token": True},
+    "lancet_pt_t1_nocounter": {"temperature": 1.0, "counter_k": 0, "divergence": "kl", "per_token": True},
     "lancet_tfidf_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
                                   "ranking": "tfidf"},
     # targets keep the influence's sign (`rank` splits a group of only harmful rows into losers and gainers)
@@ -60,7 +60,7 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
                                    "normalize": "signed_rank"},
     "lancet_tfidf_signed_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared",
                                          "normalize": "signed_rank", "ranking": "tfidf"},
-    "lancet_tfidf_signed_pt_nocounter": {"temperature": 0.1, "counter_k": 0, "per_token": True,
+    "lancet_tfidf_signed_pt_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "kl", "per_token": True,
                                          "normalize": "signed_rank", "ranking": "tfidf"},
 }
 SELECTABLE = [name for name, v in IBO_VARIANTS.items() if v.get("ranking", "ekfac") == "ekfac"]
@@ -260,7 +260,7 @@ def correct(method: str, contaminated: dict[str, Any], recalled: dict[str, Any],
     model: dict[str, Any] = {"class_path": "hf", "init_args": {"name_or_path": contaminated["model"], "lora": LORA}}
     epochs = args.correct_epochs
     if method in IBO_VARIANTS:
-        variant = dict(IBO_VARIANTS[method])
+        variant = {key: k if value == "k" else value for key, value in IBO_VARIANTS[method].items()}
         if variant.pop("ranking", args.correct_with) == "tfidf":
             ranking = write_ranking(contaminated, tfidf_ranking_scores(contaminated), work, f"ranking_{method}")
         node = {"class_path": "lancet", "init_args": shared | variant}

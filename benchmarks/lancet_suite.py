@@ -133,7 +133,9 @@ def correction_task(method: str, ranking: str, work: Path, args: argparse.Namesp
         train = write_jsonl(work / "ranking_random.jsonl", [r | {"influence": s} for r, s in zip(rows, shuffled,
                                                                                               strict=True)])
     if method in ("lancet", "random"):
-        node = {"class_path": "lancet", "init_args": shared | {"temperature": args.temperature}}
+        # the settings the committed toy results ran with (LANCET's defaults changed after the real-model study)
+        node = {"class_path": "lancet", "init_args": shared | {"temperature": args.temperature,
+                                                               "counter_k": args.injected, "divergence": "kl"}}
     elif method == "ascent":
         node = {"class_path": "gradient_ascent", "init_args": shared}
     else:

@@ -62,7 +62,7 @@ def logps_by_row(module, dm) -> dict[int, float]:
 
 
 def test_training_lowers_the_influential_rows_and_raises_the_counter_rows():
-    module = make(LANCETModule, recall_k=2, counter_k=2, retain_rows=4, temperature=0.2)
+    module = make(LANCETModule, recall_k=2, counter_k=2, retain_rows=4, temperature=0.2, divergence="kl")
     _, dm = fit(module, ranking_rows(), steps=12)
     before = dict(zip(dm.own_train_set["row"], dm.own_train_set["reference_logp"], strict=True))
     after = logps_by_row(module, dm)
@@ -93,7 +93,7 @@ def test_the_proximal_option_holds_the_weights_nearer_the_pre_correction_model()
         return sum((params[n] - v).pow(2).sum().item() for n, v in start.items())
 
     moved = {}
-    for proximal in (0.0, 1.0e4):
+    for proximal in (0.0, 1.0e5):  # the default squared log-ratio pulls harder than the KL: 1e4 held it to 0.84x
         module = make(LANCETModule, recall_k=2, counter_k=2, retain_rows=3, proximal=proximal)
         start = {n: p.detach().clone() for n, p in module.model.named_parameters() if p.requires_grad}
         _, dm = fit(module, ranking_rows(), steps=6)
@@ -102,7 +102,7 @@ def test_the_proximal_option_holds_the_weights_nearer_the_pre_correction_model()
             assert module.regularization({})["proximal"].item() > 0  # logged as its own term
         else:
             assert module.regularization({}) == {}
-    assert moved[1.0e4] < 0.5 * moved[0.0]
+    assert moved[1.0e5] < 0.5 * moved[0.0]
 
 
 @pytest.mark.parametrize("settings", [{"per_token": True}, {"divergence": "log_squared"}])

@@ -3,8 +3,8 @@
 Both train on the ranking `lit-align influence` writes (training rows with an `influence`
 column, highest first) and need no labels:
 - the `recall_k` most influential rows are the ones behind the undesirable behaviour;
-- LANCET also takes the `counter_k` most negative rows (they counteract it) into the group
-  IBO redistributes likelihood over (losses/ibo.py);
+- LANCET can also take the `counter_k` most negative rows (they counteract it) into the group
+  IBO redistributes likelihood over (losses/ibo.py; off by default, see LANCETModule);
 - `retain_rows` other rows keep their log-likelihoods where the model had them
   (the utility anchor), so only the recalled behaviour moves.
 Reference log-probs come from the model as it enters the task (one cached pass).
@@ -142,14 +142,20 @@ class LANCETModule(InfluenceCorrectionModule):
     """IBO over every row of a batch: recalled and counter rows tilted by -influence/temperature,
     retain rows untilted (target 0). The retain rows pin the common shift the divergence leaves
     free, so rows behind the behaviour lose likelihood in absolute terms, not only relative to
-    the counter rows (without them, a test saw a recalled row's log-likelihood rise by 2.8)."""
+    the counter rows (without them, a test saw a recalled row's log-likelihood rise by 2.8).
+
+    Defaults (`counter_k` 0, `divergence` log_squared, `temperature` 0.1) were chosen on seed 0 of
+    the real-model study and held out on seeds 1-2 (docs/methods/lancet.md): counter rows raised
+    refusals worded another way, the KL over summed log-likelihoods saturated, gentler temperatures
+    moved nothing."""
 
     uses_counter_rows: ClassVar[bool] = True
 
     def __init__(self, *, policy: Policy, recall_k: Annotated[int, Range(gt=0)],
+                 counter_k: Annotated[int, Range(ge=0)] = 0,
                  temperature: Annotated[float, Range(gt=0)] = 0.1, normalize: Normalization = "rank",
-                 divergence: Divergence = "kl", per_token: bool = False, **kwargs: Any) -> None:
-        super().__init__(policy=policy, recall_k=recall_k, **kwargs)
+                 divergence: Divergence = "log_squared", per_token: bool = False, **kwargs: Any) -> None:
+        super().__init__(policy=policy, recall_k=recall_k, counter_k=counter_k, **kwargs)
         self.temperature, self.normalize, self.divergence = temperature, normalize, divergence
         self.per_token = per_token  # IBO over per-token log-likelihoods (losses/ibo.py says why)
 
