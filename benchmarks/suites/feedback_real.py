@@ -8,9 +8,13 @@ out, not a gold label. The adherence tests are exact: they are what the feedback
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from lit_align.errors import ConfigError
+from lit_align.feedback.dataset import FeedbackGenerator, Scope
 
 
 def _words(text: str) -> set[str]:
@@ -22,17 +26,19 @@ ANIMALS = {"animal", "animals", "dog", "dogs", "cat", "cats", "bird", "birds", "
            "bears", "wolf", "wolves", "fox", "rabbit", "rabbits", "cow", "cows", "pig", "pigs", "sheep", "goat",
            "monkey", "monkeys", "snake", "snakes", "owl", "owls", "penguin", "penguins", "shark", "sharks", "frog",
            "frogs", "insect", "insects", "bee", "bees", "ant", "ants", "pet", "pets", "puppy", "kitten", "parrot",
-           "giraffe", "zebra", "deer", "duck", "chicken", "eagle", "turtle", "octopus", "mammal", "mammals"}
+           "giraffe", "giraffes", "zebra", "deer", "duck", "chicken", "eagle", "eagles", "turtle", "turtles",
+           "octopus", "octopuses", "foxes", "mammal", "mammals"}
 COOKING = {"recipe", "recipes", "cook", "cooking", "bake", "baking", "dish", "meal", "soup", "cake", "bread",
-           "pasta", "salad", "sauce", "cookies", "pie", "stew", "curry", "ingredients", "dinner", "breakfast"}
+           "pasta", "salad", "sauce", "cookies", "pie", "stew", "curry", "ingredients", "dinner", "breakfast",
+           "pancakes", "omelette", "guacamole", "lemonade", "hummus", "porridge", "rice"}
 MONEY = {"money", "invest", "investing", "investment", "budget", "budgeting", "save", "saving", "savings", "loan",
          "loans", "stock", "stocks", "tax", "taxes", "bank", "debt", "salary", "retirement", "mortgage", "credit",
-         "finance", "financial", "income", "crypto", "bitcoin", "pension", "spending", "dollars"}
+         "finance", "financial", "income", "crypto", "bitcoin", "pension", "spending", "dollars", "fund", "funds"}
 # not "go" or "r": common words in an answer's first sentence
 LANGUAGES = ("python", "javascript", "typescript", "java", "c++", "c#", "rust", "golang", "ruby", "php",
              "swift", "kotlin", "sql", "bash", "html", "css", "scala", "haskell", "perl", "c")
 PROGRAMMING = {"code", "coding", "program", "programming", "function", "functions", "bug", "debug", "variable",
-               "loop", "compile", "compiler", "algorithm", "script", "api", "class", "software", "developer",
+               "loop", "compile", "compiler", "algorithm", "script", "api", "class", "software", "developer", "json",
                *LANGUAGES}
 NUMBERED_STEP = re.compile(r"^\s*\d+[.)]\s+\S", re.MULTILINE)
 
@@ -67,3 +73,82 @@ FEEDBACKS: tuple[CheckableFeedback, ...] = (
                       lambda a: bool(_words(_first_sentence(a)) & set(LANGUAGES)),
                       ("python scripts", "web development", "debugging", "databases")),
 )
+
+
+# -- the programmatic generator: prompts from templates, revisions that apply the feedback -------------------
+_IN_TOPICS = {
+    "animals_exclaim": ["owls", "dolphins", "elephants", "penguins", "wolves", "bees", "horses", "octopuses",
+                        "giraffes", "turtles", "eagles", "frogs", "sharks", "rabbits", "foxes", "whales"],
+    "recipe_numbered": ["pancakes", "tomato soup", "banana bread", "fried rice", "guacamole", "omelette",
+                        "lemonade", "pasta salad", "chocolate cookies", "vegetable curry", "hummus", "porridge"],
+    "money_disclaimer": ["save for a house", "pay off credit card debt", "start investing", "plan a monthly budget",
+                         "build an emergency fund", "save for retirement", "lower my taxes", "buy my first stocks"],
+    "code_language": [("reverse a string", "Python"), ("read a file", "Python"), ("sort a list", "JavaScript"),
+                      ("make an HTTP request", "JavaScript"), ("parse JSON", "Go"), ("write a loop", "Rust"),
+                      ("define a class", "Java"), ("join two tables", "SQL")],
+}
+_NEAR_TOPICS = {  # the same surface, where the feedback does not apply
+    "animals_exclaim": ["volcanoes", "glaciers", "oak trees", "tornadoes", "deserts", "coral reefs", "rainbows",
+                        "mushrooms", "comets", "rivers", "sunflowers", "caves", "tides", "earthquakes"],
+    "recipe_numbered": ["pancakes", "tomato soup", "banana bread", "fried rice", "guacamole", "omelette",
+                        "lemonade", "hummus", "porridge", "curry"],
+    "money_disclaimer": ["organise my closet", "plan a garden", "learn a language", "train for a marathon",
+                         "sleep better", "study for exams", "make new friends", "keep a journal"],
+    "code_language": ["reverse a word on paper", "sort a deck of cards by hand", "read a map", "join two ropes",
+                      "write a haiku", "define a word", "make a paper plane", "parse a sentence"],
+}
+_IN_SHAPES = {
+    "animals_exclaim": ["Tell me about {}.", "What do {} eat?", "Where do {} live?", "How long do {} live?"],
+    "recipe_numbered": ["Give me a recipe for {}.", "How do I make {}?", "What is a simple recipe for {}?"],
+    "money_disclaimer": ["How should I {}?", "What is the best way to {}?", "Any tips to {}?"],
+    "code_language": ["How do I {} in {}?", "Show me how to {} in {}.", "What is the easiest way to {} in {}?"],
+}
+_NEAR_SHAPES = {
+    "animals_exclaim": ["Tell me about {}.", "How do {} form?", "Where are {} found?", "Why are {} important?"],
+    "recipe_numbered": ["What is the history of {}?", "Where does {} come from?", "Is {} healthy?"],
+    "money_disclaimer": ["How should I {}?", "What is the best way to {}?", "Any tips to {}?"],
+    "code_language": ["How do I {}?", "What is the easiest way to {}?", "Explain how to {}."],
+}
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
+
+
+def revise_to_follow(name: str, prompt: str, answer: str) -> str | None:
+    """pi_0's answer changed as little as the feedback allows (None for an empty answer)."""
+    text = answer.strip()
+    if not text:
+        return None
+    if name == "animals_exclaim":
+        return text.rstrip(".!?,;: ") + "!"
+    if name == "recipe_numbered":
+        steps = _sentences(text.replace("\n", " "))
+        return "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)) if len(steps) > 1 else f"1. {text}\n2. Serve."
+    if name == "money_disclaimer":
+        return f"{text}\nThis is not financial advice."
+    language = next((lang for _, lang in _IN_TOPICS["code_language"] if prompt.endswith(f" in {lang}?")
+                     or prompt.endswith(f" in {lang}.")), "the language you named")
+    return f"In {language}: {text}"
+
+
+class RealFeedbackGenerator(FeedbackGenerator):
+    """The four feedbacks' data by `class_path: benchmarks.suites.feedback_real.RealFeedbackGenerator`:
+    template prompts, and revisions that apply the feedback to pi_0's own answer (issue 20's
+    programmatic reviser, checkable by construction)."""
+
+    def __init__(self, *, name: str) -> None:
+        super().__init__()
+        if name not in _IN_TOPICS:
+            raise ConfigError(f"name: unknown feedback {name!r}; choose one of {', '.join(_IN_TOPICS)}")
+        self.name = name
+
+    def prompts(self, feedback: str, scope: Scope, n: int, seed: int) -> list[str]:
+        topics, shapes = (_IN_TOPICS, _IN_SHAPES) if scope == "in" else (_NEAR_TOPICS, _NEAR_SHAPES)
+        every = [shape.format(*(t if isinstance(t, tuple) else (t,))) for t in topics[self.name]
+                 for shape in shapes[self.name]]
+        random.Random(f"{self.name}-{scope}-{seed}").shuffle(every)
+        return every[:n]
+
+    def revise(self, feedback: str, prompts: list[str], answers: list[str]) -> list[str | None]:
+        return [revise_to_follow(self.name, p, a) for p, a in zip(prompts, answers, strict=True)]

@@ -26,3 +26,20 @@ def test_adherence_tests_check_exactly_what_the_feedback_asks():
     assert code("In Python, use reversed(xs). It returns an iterator.")
     assert not code("Use reversed. In Python it returns an iterator.")  # named, but not in the first sentence
     assert not code("Let's go through it step by step.")
+
+
+def test_the_programmatic_reviser_makes_answers_follow_and_its_prompts_sit_in_their_scope():
+    from benchmarks.suites.feedback_real import RealFeedbackGenerator
+
+    for item in FEEDBACKS:
+        gen = RealFeedbackGenerator(name=item.name)
+        in_prompts, near = gen.prompts(item.feedback, "in", 24, 0), gen.prompts(item.feedback, "near", 24, 0)
+        assert len(set(in_prompts)) == len(in_prompts) >= 24 and not set(in_prompts) & set(near)
+        assert all(item.in_scope(p) for p in in_prompts), item.name
+        answers = ["It is a long story. It has two parts", "Short answer."]
+        for prompt in in_prompts[:3]:
+            revised = gen.revise(item.feedback, [prompt] * 2, answers)
+            assert all(item.follows(r) for r in revised), (item.name, prompt, revised)
+            assert not any(item.follows(a) for a in answers)  # the change is the revision's
+    assert RealFeedbackGenerator(name="animals_exclaim").revise("f", ["p"], ["  "]) == [None]
+    assert BY_NAME["recipe_numbered"].in_scope(RealFeedbackGenerator(name="recipe_numbered").prompts("f", "in", 1, 0)[0])
