@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from lit_align.errors import ConfigError
 from lit_align.feedback.dataset import FeedbackGenerator, Scope
+from lit_align.feedback.judges import FeedbackJudge
+from lit_align.feedback.metrics import heuristic_score
 
 
 def _words(text: str) -> set[str]:
@@ -152,3 +154,20 @@ class RealFeedbackGenerator(FeedbackGenerator):
 
     def revise(self, feedback: str, prompts: list[str], answers: list[str]) -> list[str | None]:
         return [revise_to_follow(self.name, p, a) for p, a in zip(prompts, answers, strict=True)]
+
+
+class RealFeedbackJudge(FeedbackJudge):
+    """The paper's heuristic score with the feedback's exact adherence test: +1 when the adapted answer
+    follows it and pi_0's did not, -1 the other way, 0 otherwise (`class_path:
+    benchmarks.suites.feedback_real.RealFeedbackJudge`)."""
+
+    def __init__(self, *, name: str) -> None:
+        found = [f for f in FEEDBACKS if f.name == name]
+        if not found:
+            raise ConfigError(f"name: unknown feedback {name!r}; choose one of {', '.join(f.name for f in FEEDBACKS)}")
+        self.item = found[0]
+
+    def score(self, feedback: str, prompts: list[str], answers: list[str], baselines: list[str]
+              ) -> list[float | None]:
+        return [float(heuristic_score(self.item.follows(a), self.item.follows(b)))
+                for a, b in zip(answers, baselines, strict=True)]

@@ -43,3 +43,12 @@ def test_the_programmatic_reviser_makes_answers_follow_and_its_prompts_sit_in_th
             assert not any(item.follows(a) for a in answers)  # the change is the revision's
     assert RealFeedbackGenerator(name="animals_exclaim").revise("f", ["p"], ["  "]) == [None]
     assert BY_NAME["recipe_numbered"].in_scope(RealFeedbackGenerator(name="recipe_numbered").prompts("f", "in", 1, 0)[0])
+
+
+def test_the_judge_scores_adherence_against_pi_0s_answer():
+    from benchmarks.suites.feedback_real import RealFeedbackJudge
+
+    judge = RealFeedbackJudge(name="money_disclaimer")
+    disclaimer = "Spend less.\nThis is not financial advice."
+    assert judge.score("f", ["p"] * 3, [disclaimer, "Spend less.", disclaimer], ["Spend less.", disclaimer, disclaimer]
+                       ) == [1.0, -1.0, 0.0]

@@ -1,0 +1,187 @@
+"""C3PO on SmolLM2-135M-Instruct (issue 20, target F3r): C3PO vs DPO vs SFT vs in-context feedback.
+
+Per feedback (benchmarks/suites/feedback_real.py) and seed: `lit-align feedback build` with the
+programmatic generator (template prompts; revisions that apply the feedback to pi_0's own greedy
+answer, checkable by construction: a 135M LLM writer is not usable, see c3po_generator_real.md),
+pi_0 = SmolLM2 with the chat template, general questions (the probe's) as out-of-scope prompts, a
+third of every scope held out. Three methods train one LoRA adapter each, same rows and budget:
+  c3po  DPO on in-scope pairs + lambda_out NLL(out-of-scope) + lambda_near NLL(near-scope)
+  dpo   DPO on the in-scope pairs only
+  sft   SFT on the revised in-scope answers
+and `in_context` trains nothing: pi_0 with the feedback as a system turn. Each answers the held-out
+prompts greedily; the exact adherence test against pi_0's answer gives S_in, S_out (mean |score| over
+near and out of scope), S_overall and the judge-free changed rates; the general probe's exact rate
+gives the drift. F3r: S_in >= 0.8 x DPO's, out-of-scope change <= 0.5 x DPO's. Every run is written
+under --work as it finishes and read back.
+
+    python benchmarks/c3po_real.py [--feedbacks animals_exclaim] [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from benchmarks.c3po_suite import score, typed  # noqa: E402
+from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
+from benchmarks.run_suite import ci95  # noqa: E402
+from benchmarks.suites.feedback_real import FEEDBACKS  # noqa: E402
+from benchmarks.suites.synthetic import fit_task  # noqa: E402
+
+GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
+LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
+SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 160, "max_prompt_length": 48}
+METHODS = ("c3po", "dpo", "sft", "in_context")
+PROBE = REPO / "benchmarks" / "data" / "smollm2_style" / "probe.jsonl"
+WORK = REPO / "benchmarks" / ".cache" / "c3po_real"
+
+
+def feedback_config(name: str, seed: int, work: Path, n: int) -> dict[str, Any]:
+    feedback = next(f.feedback for f in FEEDBACKS if f.name == name)
+    return {"feedback": feedback, "seed": seed, "chat_template": True, "model": GGUF, "output_dir": str(work / "data"),
+            "generator": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackGenerator",
+                          "init_args": {"name": name}},
+            "judge": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackJudge", "init_args": {"name": name}},
+            "out_of_scope": {"path": "json", "data_files": str(PROBE)},
+            "n_in": n, "n_near": n, "n_out": n, "test_fraction": 1 / 3,
+            "sampling": {"max_new_tokens": 64, "temperature": 0.0, "batch_size": 16}}
+
+
+def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
+    optimizer = {"lr": args.lr, "warmup_steps": 2}
+    train = str(data / "train.jsonl")
+    if method == "sft":  # the revised answers as plain SFT targets
+        rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+        train = str(data / "sft.jsonl")
+        Path(train).write_text("".join(json.dumps({"prompt": r["prompt"], "completion": r["chosen"]}) + "\n"
+                                       for r in rows))
+        node = {"class_path": "sft", "init_args": {"optimizer": optimizer}}
+    else:
+        init = {"beta": args.beta, "reference": "adapter", "optimizer": optimizer}
+        if method == "c3po":
+            init |= {"lambda_out": args.lambda_out, "lambda_near": args.lambda_near}
+        node = {"class_path": method, "init_args": init}
+    return {"method": node, "data": {"train": {"path": "json", "data_files": train}, **SHAPE}}
+
+
+def probe_exact(model_dir: Path | None) -> float:
+    """Share of the general probe's facts the model (pi_0 when None) still states, greedy, chat template."""
+    from lit_align.continual.probe import contains_answer
+    from lit_align.generation import Sampling, policy_answerer
+    from lit_align.models import GGUFModelSpec, HFModelSpec
+
+    policy = (GGUFModelSpec(gguf="smollm2-135m-instruct") if model_dir is None
+              else HFModelSpec(name_or_path=str(model_dir))).build()
+    facts = [r for r in map(json.loads, PROBE.read_text().splitlines()) if r.get("answer")]
+    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(
+        [r["prompt"] for r in facts])
+    hits = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
+            for a, r in zip(said, facts, strict=True)]
+    return sum(hits) / len(hits)
+
+
+def run_method(method: str, raw: dict[str, Any], work: Path, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    from lit_align.feedback.build import evaluate_model
+
+    start = time.perf_counter()
+    if method == "in_context":
+        report = evaluate_model(typed(raw), None, in_context=True)
+        scores = {k: report[k] for k in ("s_in", "s_out", "s_overall")} | {
+            "changed_in": report["scopes"]["in"]["changed"]}
+        return scores | {"probe_exact": None, "seconds": round(time.perf_counter() - start, 1)}
+    model_dir = fit_task(method, GGUF | {"init_args": GGUF["init_args"] | {"lora": LORA}},
+                         method_task(method, work / "data", args), work / method, seed, args.epochs)
+    return score(raw, model_dir) | {"probe_exact": probe_exact(model_dir),
+                                    "seconds": round(time.perf_counter() - start, 1)}
+
+
+def one(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    from lit_align.feedback.build import build_feedback_data
+
+    work = args.work / f"{name}-s{seed}"
+    raw = feedback_config(name, seed, work, args.n)
+    report = build_feedback_data(typed(raw), raw)
+    result: dict[str, Any] = {"feedback": name, "seed": seed,
+                              "data": {k: report[k] for k in ("train_rows", "test_rows", "left_out")}}
+    for method in args.methods:
+        cached = work / f"{method}-score.json"
+        if not cached.is_file():
+            cached.write_text(json.dumps(run_method(method, raw, work, seed, args)))
+        result[method] = json.loads(cached.read_text())
+    return result
+
+
+def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float) -> str:
+    lines = [f"# C3PO on SmolLM2-135M-Instruct ({meta['date']}, {meta['machine']})", "",
+             f"Settings: {meta['args']}; pi_0 probe exact {pi0_probe:.3f}.", "",
+             "| method | runs | S_in | S_out | S_overall | changed in scope | probe exact |",
+             "|---|---|---|---|---|---|---|"]
+    for method in METHODS:
+        got = [r[method] for r in runs if method in r]
+        if not got:
+            continue
+        cells = []
+        for key in ("s_in", "s_out", "s_overall", "changed_in", "probe_exact"):
+            values = [g[key] for g in got if g.get(key) is not None]
+            mean, half = ci95(values) if values else (None, None)
+            cells.append("-" if mean is None else f"{mean:.3f} +- {half:.3f}" if len(values) > 1 else f"{mean:.3f}")
+        lines.append(f"| {method} | {len(got)} | " + " | ".join(cells) + " |")
+    lines += ["", "| feedback | seed | train rows | " + " | ".join(f"{m} S_in / S_out" for m in METHODS) + " |",
+              "|---|---|---|" + "---|" * len(METHODS)]
+    for r in runs:
+        cells = [f"{r[m]['s_in']:.2f} / {r[m]['s_out']:.2f}" if m in r else "-" for m in METHODS]
+        lines.append(f"| {r['feedback']} | {r['seed']} | {r['data']['train_rows']} | " + " | ".join(cells) + " |")
+    both = [r for r in runs if "c3po" in r and "dpo" in r]
+    if both:
+        s_in = sum(r["c3po"]["s_in"] for r in both) / max(sum(r["dpo"]["s_in"] for r in both), 1e-9)
+        s_out = sum(r["c3po"]["s_out"] for r in both) / max(sum(r["dpo"]["s_out"] for r in both), 1e-9)
+        met = s_in >= 0.8 and s_out <= 0.5
+        lines += ["", f"F3r ({len(both)} runs): C3PO's S_in is {s_in:.2f}x DPO's (target >= 0.8), its S_out "
+                  f"{s_out:.2f}x DPO's (target <= 0.5): {'met' if met else 'not met'}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feedbacks", nargs="+", default=[f.name for f in FEEDBACKS],
+                        choices=[f.name for f in FEEDBACKS])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--n", type=int, default=24, help="prompts per scope (a third held out)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--beta", type=float, default=0.1)
+    parser.add_argument("--lambda-out", type=float, default=0.2)
+    parser.add_argument("--lambda-near", type=float, default=0.1)
+    parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--name", default="c3po_real")
+    args = parser.parse_args()
+    import torch
+
+    started = time.perf_counter()
+    args.work.mkdir(parents=True, exist_ok=True)
+    pi0 = args.work / "pi0_probe.json"
+    if not pi0.is_file():
+        pi0.write_text(json.dumps(probe_exact(None)))
+    runs = []
+    for seed in args.seeds:
+        for name in args.feedbacks:
+            runs.append(one(name, seed, args))
+            meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch "
+                    f"{torch.__version__} CPU", "minutes_this_sitting": round((time.perf_counter() - started) / 60, 1),
+                    "args": {k: v for k, v in vars(args).items() if k != "work"}}
+            out = REPO / "benchmarks" / "results"
+            write_results_json(out / f"{args.name}.json", {"meta": meta, "runs": runs}, indent=1)
+            write_results_text(out / f"{args.name}.md", markdown(meta, runs, json.loads(pi0.read_text())))
+    print(markdown(meta, runs, json.loads(pi0.read_text())))
+
+
+if __name__ == "__main__":
+    main()
