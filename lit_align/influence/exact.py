@@ -70,15 +70,19 @@ def damped_inverse_influence(curvature: torch.Tensor, train_grads: torch.Tensor,
 
 
 def damped_fisher_influence(fisher_grads: torch.Tensor, train_grads: torch.Tensor, query_grads: torch.Tensor,
-                            damping: float) -> torch.Tensor:
+                            damping: float, mean_over: str = "all") -> torch.Tensor:
     """`(N, M)` g_z^T (F + lam I)^-1 g_q for the empirical Fisher F = G^T G / R of the `(R, D)` rows
     `fisher_grads`, lam = damping * mean eig(F) (as `damped_inverse_influence`), without forming F.
+    `mean_over="nonzero"` averages over the min(R, D) eigenvalues F can have: with R << D the mean
+    over all D is mostly zeros, lam is tiny, and the inverse amplifies every direction the rows
+    barely span.
 
     Woodbury: (lam I + G^T G / R)^-1 = (I - G^T (R lam I + G G^T)^-1 G) / lam, an `(R, R)` solve,
     so D may be tens of thousands of LoRA weights (a D x D eigendecomposition would not fit)."""
     g = fisher_grads.double()
     rows, dim = g.shape
-    lam = damping * float(g.pow(2).sum()) / rows / dim  # mean eigenvalue of F = trace(F) / D
+    count = dim if mean_over == "all" else min(rows, dim)
+    lam = damping * float(g.pow(2).sum()) / rows / count  # trace(F) / the eigenvalues averaged over
     q = query_grads.double().T  # (D, M)
     inner = torch.linalg.solve(rows * lam * torch.eye(rows, dtype=g.dtype) + g @ g.T, g @ q)
     return (train_grads.double() @ (q - g.T @ inner) / lam).float()

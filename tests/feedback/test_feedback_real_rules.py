@@ -42,7 +42,6 @@ def test_the_programmatic_reviser_makes_answers_follow_and_its_prompts_sit_in_th
             assert all(item.follows(r) for r in revised), (item.name, prompt, revised)
             assert not any(item.follows(a) for a in answers)  # the change is the revision's
     assert RealFeedbackGenerator(name="animals_exclaim").revise("f", ["p"], ["  "]) == [None]
-    assert BY_NAME["recipe_numbered"].in_scope(RealFeedbackGenerator(name="recipe_numbered").prompts("f", "in", 1, 0)[0])
 
 
 def test_the_judge_scores_adherence_against_pi_0s_answer():

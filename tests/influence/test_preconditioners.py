@@ -117,3 +117,9 @@ def test_the_woodbury_fisher_influence_equals_the_eigendecomposed_one():
         expected = damped_inverse_influence(fisher, train, query, damping=0.1)
         got = damped_fisher_influence(g, train, query, damping=0.1)
         assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+        # over the nonzero eigenvalues: lam = 0.1 * trace / min(R, D), inverted by hand
+        lam = 0.1 * float(torch.trace(fisher)) / min(rows, dim)
+        inverse = torch.linalg.inv(fisher + lam * torch.eye(dim, dtype=torch.float64))
+        by_hand = train.double() @ inverse @ query.double().T
+        got = damped_fisher_influence(g, train, query, damping=0.1, mean_over="nonzero")
+        assert torch.allclose(got, by_hand.float(), rtol=1e-4, atol=1e-5)
