@@ -138,14 +138,23 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float)
     for r in runs:
         cells = [f"{r[m]['s_in']:.2f} / {r[m]['s_out']:.2f}" if m in r else "-" for m in METHODS]
         lines.append(f"| {r['feedback']} | {r['seed']} | {r['data']['train_rows']} | " + " | ".join(cells) + " |")
-    both = [r for r in runs if "c3po" in r and "dpo" in r]
-    if both:
-        s_in = sum(r["c3po"]["s_in"] for r in both) / max(sum(r["dpo"]["s_in"] for r in both), 1e-9)
-        s_out = sum(r["c3po"]["s_out"] for r in both) / max(sum(r["dpo"]["s_out"] for r in both), 1e-9)
-        met = s_in >= 0.8 and s_out <= 0.5
-        lines += ["", f"F3r ({len(both)} runs): C3PO's S_in is {s_in:.2f}x DPO's (target >= 0.8), its S_out "
-                  f"{s_out:.2f}x DPO's (target <= 0.5): {'met' if met else 'not met'}."]
+    lines += f3r_verdict([r for r in runs if "c3po" in r and "dpo" in r])
     return "\n".join(lines) + "\n"
+
+
+def f3r_verdict(both: list[dict[str, Any]]) -> list[str]:
+    """C3PO's S_in and S_out as multiples of DPO's; undetermined where DPO's is 0 (no ratio exists)."""
+    if not both:
+        return []
+    dpo_in, dpo_out = sum(r["dpo"]["s_in"] for r in both), sum(r["dpo"]["s_out"] for r in both)
+    c3po_in, c3po_out = sum(r["c3po"]["s_in"] for r in both), sum(r["c3po"]["s_out"] for r in both)
+    if dpo_in <= 0 or dpo_out <= 0:
+        return ["", f"F3r ({len(both)} runs): undetermined: DPO's S_in is {dpo_in / len(both):.3f} and its S_out "
+                f"{dpo_out / len(both):.3f}, so C3PO's cannot be read as a share of them."]
+    s_in, s_out = c3po_in / dpo_in, c3po_out / dpo_out
+    met = s_in >= 0.8 and s_out <= 0.5
+    return ["", f"F3r ({len(both)} runs): C3PO's S_in is {s_in:.2f}x DPO's (target >= 0.8), its S_out "
+            f"{s_out:.2f}x DPO's (target <= 0.5): {'met' if met else 'not met'}."]
 
 
 def main() -> None:
