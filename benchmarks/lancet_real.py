@@ -2,15 +2,17 @@
 behaviour of a real LoRA fine-tune, then correct it (scenario: benchmarks/suites/lancet_real.py).
 
     python benchmarks/lancet_real.py build                  # the untuned model's answers (committed)
-    python benchmarks/lancet_real.py run [--seeds 0 1 2] [--stages recall correct]
+    python benchmarks/lancet_real.py run [--seeds 0 1 2] [--correct lancet ascent dpo_fresh retrain ...]
+    python benchmarks/lancet_real.py choose --seed 0        # the IBO variant the rule picks on one seed
+    python benchmarks/lancet_real.py report                 # results files from the stages computed so far
 
 Per seed: SFT (LoRA) on the clean rows + the injected refusals -> the contaminated model; measure
 its refusal rate on 48 held-out history questions and its utility; rank the training rows by
 influence on its refusals (EK-FAC, K-FAC, diagonal, identity, each also as a cosine; plus TF-IDF
 similarity), recall@k with k = the number injected. `correct` then starts from the contaminated
-model: IBO (lancet), gradient ascent on the recalled rows, DPO on fresh pairs, and retraining
-without the recalled rows. Every stage of every seed is written under --work as it finishes and
-read back on the next call; benchmarks/results/lancet_real.{json,md} are rewritten each time.
+model: IBO (the variants in IBO_VARIANTS), gradient ascent on the recalled rows, DPO on fresh pairs,
+and retraining without the recalled rows. Every stage of every seed is written under --work as it
+finishes and read back on the next call; `report` writes benchmarks/results/lancet_real.{json,md}.
 """
 
 from __future__ import annotations
