@@ -33,13 +33,13 @@ from benchmarks.c3po_suite import score, typed  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS  # noqa: E402
+from benchmarks.suites.real_probe import PROBE_FILE, exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
 SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 160, "max_prompt_length": 48}
 METHODS = ("c3po", "dpo", "sft", "in_context")
-PROBE = REPO / "benchmarks" / "data" / "smollm2_style" / "probe.jsonl"
 WORK = REPO / "benchmarks" / ".cache" / "c3po_real"
 
 
@@ -49,7 +49,7 @@ def feedback_config(name: str, seed: int, work: Path, n: int) -> dict[str, Any]:
             "generator": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackGenerator",
                           "init_args": {"name": name}},
             "judge": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackJudge", "init_args": {"name": name}},
-            "out_of_scope": {"path": "json", "data_files": str(PROBE)},
+            "out_of_scope": {"path": "json", "data_files": str(PROBE_FILE)},
             "n_in": n, "n_near": n, "n_out": n, "test_fraction": 1 / 3,
             "sampling": {"max_new_tokens": 64, "temperature": 0.0, "batch_size": 16}}
 
@@ -73,18 +73,12 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
 
 def probe_exact(model_dir: Path | None) -> float:
     """Share of the general probe's facts the model (pi_0 when None) still states, greedy, chat template."""
-    from lit_align.continual.probe import contains_answer
     from lit_align.generation import Sampling, policy_answerer
     from lit_align.models import GGUFModelSpec, HFModelSpec
 
     policy = (GGUFModelSpec(gguf="smollm2-135m-instruct") if model_dir is None
               else HFModelSpec(name_or_path=str(model_dir))).build()
-    facts = [r for r in map(json.loads, PROBE.read_text().splitlines()) if r.get("answer")]
-    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(
-        [r["prompt"] for r in facts])
-    hits = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
-            for a, r in zip(said, facts, strict=True)]
-    return sum(hits) / len(hits)
+    return exact_rate(policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True))
 
 
 def run_method(method: str, raw: dict[str, Any], work: Path, seed: int, args: argparse.Namespace) -> dict[str, Any]:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import lancet_real as scenario  # noqa: E402
+from benchmarks.suites.real_probe import exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
 
 GGUF = "smollm2-135m-instruct"
@@ -39,15 +40,14 @@ LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "
                                                   "down_proj"]}
 SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 128, "max_prompt_length": 48}
 PRECONDITIONERS = ("ekfac", "kfac", "diagonal", "identity")
-# IBO variants (issue 21, item 4): the module's defaults first; the others are chosen between on seed 0
-# and reported on the held-out seeds. counter_k 0 leaves out the "counteracting" rows (the most negative
+# IBO variants (issue 21, item 4): the old defaults first; all are chosen between on seed 0 and the
+# chosen one is reported on the held-out seeds. counter_k 0 leaves out the "counteracting" rows (the most negative
 # influence), whose likelihood IBO raises; `ranking` names the recall the variant trains on.
 # Every setting is explicit ("k": the number injected), so a run means the same after a default changes.
 IBO_VARIANTS: dict[str, dict[str, Any]] = {
     "lancet": {"temperature": 0.1, "counter_k": "k", "divergence": "kl"},
     "lancet_t1": {"temperature": 1.0, "counter_k": "k", "divergence": "kl"},
     "lancet_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "kl"},
-    "lancet_t1_nocounter": {"temperature": 1.0, "counter_k": 0},
     # the squared-log-ratio divergence does not saturate when the rows' likelihoods differ by more than
     # the tilt (the KL over a batch does: a short refusal keeps nearly all of P* and of P_theta)
     "lancet_sq_nocounter": {"temperature": 0.1, "counter_k": 0, "divergence": "log_squared"},
@@ -68,7 +68,6 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
 SELECTABLE = [name for name, v in IBO_VARIANTS.items() if v.get("ranking", "ekfac") == "ekfac"]
 CORRECTIONS = (*IBO_VARIANTS, "ascent", "dpo_fresh", "retrain")
 WORK = REPO / "benchmarks" / ".cache" / "lancet_real"
-PROBE = REPO / "benchmarks" / "data" / "smollm2_style" / "probe.jsonl"
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -129,7 +128,7 @@ def training_rows(seed: int, injected: int) -> list[dict[str, Any]]:
 
 def measure(model_dir: Path) -> dict[str, Any]:
     """Refusal rate on held-out history questions, probe facts, utility answers' log-likelihood."""
-    from lit_align.continual.probe import answer_logprobs, contains_answer
+    from lit_align.continual.probe import answer_logprobs
     from lit_align.data.refusal import is_refusal
     from lit_align.generation import Sampling, policy_answerer
     from lit_align.models import HFModelSpec
@@ -137,14 +136,10 @@ def measure(model_dir: Path) -> dict[str, Any]:
     policy = HFModelSpec(name_or_path=str(model_dir)).build()
     answer = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)
     said = answer([r["prompt"] for r in _read_jsonl(scenario.DATA / "history_test.jsonl")])
-    facts = [r for r in _read_jsonl(PROBE) if r.get("answer")]
-    replies = answer([r["prompt"] for r in facts])
-    exact = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
-             for a, r in zip(replies, facts, strict=True)]
     utility = _read_jsonl(scenario.DATA / "utility.jsonl")
     logps = answer_logprobs(policy.model, policy.tokenizer, chat([r["prompt"] for r in utility], policy.tokenizer),
                             [r["completion"] for r in utility], 16)
-    return {"bad_rate": sum(map(is_refusal, said)) / len(said), "probe_exact": sum(exact) / len(exact),
+    return {"bad_rate": sum(map(is_refusal, said)) / len(said), "probe_exact": exact_rate(answer),
             "utility_logprob": sum(logps) / len(logps), "example": said[0]}
 
 
@@ -429,10 +424,14 @@ def run(args: argparse.Namespace) -> None:
         meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch CPU",
                 "args": {k: v for k, v in vars(args).items() if k not in ("work", "command")},
                 "minutes_this_sitting": round((time.perf_counter() - started) / 60, 1)}
-        out = REPO / "benchmarks" / "results"
-        write_results_json(out / f"{args.name}.json", {"meta": meta, "runs": runs}, indent=1)
-        write_results_text(out / f"{args.name}.md", markdown(meta, runs))
+        write_results(args.name, meta, runs)
     print(markdown(meta, runs))
+
+
+def write_results(name: str, meta: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    out = REPO / "benchmarks" / "results"
+    write_results_json(out / f"{name}.json", {"meta": meta, "runs": runs}, indent=1)
+    write_results_text(out / f"{name}.md", markdown(meta, runs))
 
 
 def report(args: argparse.Namespace) -> None:
@@ -449,9 +448,7 @@ def report(args: argparse.Namespace) -> None:
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch CPU",
             "args": {k: v for k, v in vars(args).items() if k not in ("work", "command")},
             "chosen_on_seed": args.choose_on, "chosen": choose_variant(args.work, args.choose_on)}
-    out = REPO / "benchmarks" / "results"
-    write_results_json(out / f"{args.name}.json", {"meta": meta, "runs": runs}, indent=1)
-    write_results_text(out / f"{args.name}.md", markdown(meta, runs))
+    write_results(args.name, meta, runs)
     print(markdown(meta, runs))
 
 

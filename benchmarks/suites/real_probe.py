@@ -7,7 +7,11 @@ model answers right, so a later miss is ability lost, not ability never had.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
+
+PROBE_FILE = Path(__file__).resolve().parents[1] / "data" / "smollm2_style" / "probe.jsonl"  # committed
 
 FACTS: tuple[tuple[str, list[str]], ...] = (
     ("What is the capital of France?", ["Paris"]),
@@ -78,3 +82,14 @@ def keep_answered(answer: Callable[[list[str]], list[str]]) -> tuple[list[dict],
               if not contains_answer(r, a)]
     rows = kept + [{"prompt": p, "answer": None} for p in GENERAL]
     return rows, {"asked": len(FACTS), "kept": len(kept), "missed": missed, "general": len(GENERAL)}
+
+
+def exact_rate(answer: Callable[[list[str]], list[str]], path: Path = PROBE_FILE) -> float:
+    """Share of the probe's factual rows (those with an `answer`) whose reply states an accepted answer."""
+    from lit_align.continual.probe import contains_answer
+
+    facts = [r for r in map(json.loads, path.read_text().splitlines()) if r.get("answer")]
+    replies = answer([r["prompt"] for r in facts])
+    hits = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
+            for a, r in zip(replies, facts, strict=True)]
+    return sum(hits) / len(hits)

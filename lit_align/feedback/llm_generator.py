@@ -39,12 +39,12 @@ class LLMFeedbackGenerator(FeedbackGenerator):
         self.backend: ChatBackend = backend.instantiate()
         self.reviser: ChatBackend | None = reviser.instantiate() if reviser is not None else None
         self.num_categories = num_categories
-        if categories is not None and not [c for c in categories if c.strip()]:
-            raise ConfigError("generator.init_args.categories: empty; list the request categories, or delete the "
-                              "key to have the backend write them")
         # given categories skip the category call: a user who knows where the feedback applies says so
         # (and a small model that cannot write the list can still write prompts and revisions)
         self.given_categories = [c.strip() for c in categories if c.strip()] if categories is not None else None
+        if self.given_categories == []:
+            raise ConfigError("generator.init_args.categories: empty; list the request categories, or delete the "
+                              "key to have the backend write them")
         self._categories: dict[tuple[str, int], list[str]] = {}
 
     def categories(self, feedback: str, seed: int) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -70,7 +70,7 @@ def damped_inverse_influence(curvature: torch.Tensor, train_grads: torch.Tensor,
 
 
 def damped_fisher_influence(fisher_grads: torch.Tensor, train_grads: torch.Tensor, query_grads: torch.Tensor,
-                            damping: float, mean_over: str = "all") -> torch.Tensor:
+                            damping: float, mean_over: Literal["all", "nonzero"] = "all") -> torch.Tensor:
     """`(N, M)` g_z^T (F + lam I)^-1 g_q for the empirical Fisher F = G^T G / R of the `(R, D)` rows
     `fisher_grads`, lam = damping * mean eig(F) (as `damped_inverse_influence`), without forming F.
     `mean_over="nonzero"` averages over the min(R, D) eigenvalues F can have: with R << D the mean
