@@ -123,7 +123,18 @@ def markdown(r: dict[str, Any]) -> str:
             else "-"
         lines.append(f"| {m['preconditioner']} | {m['projection'] or 'none'} | {m['seconds']:.1f} | "
                      f"{m['spearman_mean']} / {m['spearman_pairs']} | {nonzero} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", verdict(r)]) + "\n"
+
+
+def verdict(r: dict[str, Any]) -> str:
+    """P4r (targets.md): >= 20x the naive loop at Spearman >= 0.9 against exact, for one preconditioner."""
+    best = {m["preconditioner"]: max(m["spearman_mean"], m.get("spearman_mean_nonzero", -1.0)) for m in r["fidelity"]}
+    met = [n for n, m in r["speed"].items() if m["speedup"] >= 20 and best.get(n, -1.0) >= 0.9]
+    fastest = max(r["speed"].items(), key=lambda item: item[1]["speedup"], default=None)
+    closest = max(best.items(), key=lambda item: item[1], default=None)
+    return (f"P4r (>= 20x at Spearman >= 0.9): {'met by ' + ', '.join(met) if met else 'not met'}; fastest "
+            f"{fastest[0] if fastest else '-'} {fastest[1]['speedup'] if fastest else '-'}x, closest to exact "
+            f"{closest[0] if closest else '-'} {closest[1] if closest else '-'} (mean over queries).")
 
 
 def main() -> None:
