@@ -46,6 +46,10 @@ def load(work: Path, rows: int, queries: int) -> tuple[Any, Any, Any, str]:
     from lit_align.influence.data import TokenizedRows
     from lit_align.models import GGUFModelSpec
 
+    if not (work / "contaminated.json").is_file():
+        print(f"--lancet-work {work}: no contaminated.json; run `python benchmarks/lancet_real.py run --seeds 0` "
+              "first, or point at its seed folder (<work>/seed0)", file=sys.stderr)
+        sys.exit(2)
     contaminated = json.loads((work / "contaminated.json").read_text())
     policy = GGUFModelSpec(gguf=GGUF, adapter=str(Path(contaminated["model"]) / "adapter")).build()
     train_rows = [json.loads(line) for line in Path(contaminated["train_file"]).read_text().splitlines()][:rows]
