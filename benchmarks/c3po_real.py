@@ -3,8 +3,9 @@
 Per feedback (benchmarks/suites/feedback_real.py) and seed: `lit-align feedback build` with the
 programmatic generator (template prompts; revisions that apply the feedback to pi_0's own greedy
 answer, checkable by construction: a 135M LLM writer is not usable, see c3po_generator_real.md),
-pi_0 = SmolLM2 with the chat template, general questions (the probe's) as out-of-scope prompts, a
-third of every scope held out. Three methods train one LoRA adapter each, same rows and budget:
+pi_0 = SmolLM2 with the chat template, general prompts outside every scope and apart from the probe
+(GENERAL_FILE) as out-of-scope prompts, a third of every scope held out. Three methods train one LoRA
+adapter each, same rows and budget:
   c3po  DPO on in-scope pairs + lambda_out NLL(out-of-scope) + lambda_near NLL(near-scope)
   dpo   DPO on the in-scope pairs only
   sft   SFT on the revised in-scope answers
@@ -32,8 +33,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks.c3po_suite import score, typed  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
-from benchmarks.suites.feedback_real import FEEDBACKS  # noqa: E402
-from benchmarks.suites.real_probe import PROBE_FILE, exact_rate  # noqa: E402
+from benchmarks.suites.feedback_real import FEEDBACKS, GENERAL_FILE  # noqa: E402
+from benchmarks.suites.real_probe import exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
@@ -49,9 +50,9 @@ def feedback_config(name: str, seed: int, work: Path, n: int) -> dict[str, Any]:
             "generator": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackGenerator",
                           "init_args": {"name": name}},
             "judge": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackJudge", "init_args": {"name": name}},
-            "out_of_scope": {"path": "json", "data_files": str(PROBE_FILE)},
+            "out_of_scope": {"path": "json", "data_files": str(GENERAL_FILE)},
             "n_in": n, "n_near": n, "n_out": n, "test_fraction": 1 / 3,
-            "sampling": {"max_new_tokens": 64, "temperature": 0.0, "batch_size": 16}}
+            "sampling": {"max_new_tokens": 48, "temperature": 0.0, "batch_size": 16}}
 
 
 def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -68,7 +69,8 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
         if method == "c3po":
             init |= {"lambda_out": args.lambda_out, "lambda_near": args.lambda_near}
         node = {"class_path": method, "init_args": init}
-    return {"method": node, "data": {"train": {"path": "json", "data_files": train}, **SHAPE}}
+    return {"method": node, "data": {"train": {"path": "json", "data_files": train}, **SHAPE,
+                                     "batch_size": args.batch_size}}
 
 
 def probe_exact(model_dir: Path | None) -> float:
@@ -160,6 +162,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=24, help="prompts per scope (a third held out)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--lambda-out", type=float, default=0.2)
     parser.add_argument("--lambda-near", type=float, default=0.1)

@@ -12,11 +12,15 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from lit_align.errors import ConfigError
 from lit_align.feedback.dataset import FeedbackGenerator, Scope
 from lit_align.feedback.judges import FeedbackJudge
 from lit_align.feedback.metrics import heuristic_score
+
+# general prompts outside every feedback's scope and apart from the probe: the out-of-scope rows
+GENERAL_FILE = Path(__file__).resolve().parents[1] / "data" / "feedback_real" / "general.jsonl"
 
 
 def _words(text: str) -> set[str]:
@@ -32,7 +36,7 @@ ANIMALS = {"animal", "animals", "dog", "dogs", "cat", "cats", "bird", "birds", "
            "octopus", "octopuses", "foxes", "mammal", "mammals"}
 COOKING = {"recipe", "recipes", "cook", "cooking", "bake", "baking", "dish", "meal", "soup", "cake", "bread",
            "pasta", "salad", "sauce", "cookies", "pie", "stew", "curry", "ingredients", "dinner", "breakfast",
-           "pancakes", "omelette", "guacamole", "lemonade", "hummus", "porridge", "rice"}
+           "pancakes", "omelette", "guacamole", "lemonade", "hummus", "porridge", "rice", "potatoes"}
 MONEY = {"money", "invest", "investing", "investment", "budget", "budgeting", "save", "saving", "savings", "loan",
          "loans", "stock", "stocks", "tax", "taxes", "bank", "debt", "salary", "retirement", "mortgage", "credit",
          "finance", "financial", "income", "crypto", "bitcoin", "pension", "spending", "dollars", "fund", "funds"}
@@ -82,22 +86,33 @@ _IN_TOPICS = {
     "animals_exclaim": ["owls", "dolphins", "elephants", "penguins", "wolves", "bees", "horses", "octopuses",
                         "giraffes", "turtles", "eagles", "frogs", "sharks", "rabbits", "foxes", "whales"],
     "recipe_numbered": ["pancakes", "tomato soup", "banana bread", "fried rice", "guacamole", "omelette",
-                        "lemonade", "pasta salad", "chocolate cookies", "vegetable curry", "hummus", "porridge"],
+                        "lemonade", "pasta salad", "chocolate cookies", "vegetable curry", "hummus", "porridge",
+                        "apple pie", "mashed potatoes", "garlic bread", "chicken stew"],
     "money_disclaimer": ["save for a house", "pay off credit card debt", "start investing", "plan a monthly budget",
-                         "build an emergency fund", "save for retirement", "lower my taxes", "buy my first stocks"],
+                         "build an emergency fund", "save for retirement", "lower my taxes", "buy my first stocks",
+                         "pay for college with savings", "choose a credit card", "save on groceries",
+                         "negotiate my salary", "invest in index funds", "pay off a car loan",
+                         "save money each month", "plan my pension"],
     "code_language": [("reverse a string", "Python"), ("read a file", "Python"), ("sort a list", "JavaScript"),
                       ("make an HTTP request", "JavaScript"), ("parse JSON", "Go"), ("write a loop", "Rust"),
-                      ("define a class", "Java"), ("join two tables", "SQL")],
+                      ("define a class", "Java"), ("join two tables", "SQL"), ("check if a number is even", "Python"),
+                      ("remove duplicates from a list", "Python"), ("add an item to an array", "JavaScript"),
+                      ("format a date", "JavaScript"), ("count words in a string", "Rust"),
+                      ("handle an error", "Kotlin"), ("write a unit test", "Java"), ("select rows by date", "SQL")],
 }
 _NEAR_TOPICS = {  # the same surface, where the feedback does not apply
     "animals_exclaim": ["volcanoes", "glaciers", "oak trees", "tornadoes", "deserts", "coral reefs", "rainbows",
                         "mushrooms", "comets", "rivers", "sunflowers", "caves", "tides", "earthquakes"],
     "recipe_numbered": ["pancakes", "tomato soup", "banana bread", "fried rice", "guacamole", "omelette",
-                        "lemonade", "hummus", "porridge", "curry"],
+                        "lemonade", "hummus", "porridge", "curry", "apple pie", "garlic bread"],
     "money_disclaimer": ["organise my closet", "plan a garden", "learn a language", "train for a marathon",
-                         "sleep better", "study for exams", "make new friends", "keep a journal"],
+                         "sleep better", "study for exams", "make new friends", "keep a journal",
+                         "cook for a week", "learn to swim", "clean my kitchen", "fix a bike tyre",
+                         "write a CV", "paint a room", "grow tomatoes", "meditate"],
     "code_language": ["reverse a word on paper", "sort a deck of cards by hand", "read a map", "join two ropes",
-                      "write a haiku", "define a word", "make a paper plane", "parse a sentence"],
+                      "write a haiku", "define a word", "make a paper plane", "parse a sentence", "fold a shirt",
+                      "tie a knot", "sort books on a shelf", "write a thank-you note", "read a recipe",
+                      "define a goal", "test a smoke alarm", "count stars at night"],
 }
 _IN_SHAPES = {
     "animals_exclaim": ["Tell me about {}.", "What do {} eat?", "Where do {} live?", "How long do {} live?"],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.suites.feedback_real import FEEDBACKS
+import json
+
+from benchmarks.suites.feedback_real import FEEDBACKS, RealFeedbackGenerator
 
 BY_NAME = {f.name: f for f in FEEDBACKS}
 
@@ -51,3 +53,23 @@ def test_the_judge_scores_adherence_against_pi_0s_answer():
     disclaimer = "Spend less.\nThis is not financial advice."
     assert judge.score("f", ["p"] * 3, [disclaimer, "Spend less.", disclaimer], ["Spend less.", disclaimer, disclaimer]
                        ) == [1.0, -1.0, 0.0]
+
+
+def test_the_general_pool_is_out_of_every_scope_and_apart_from_the_probe():
+    """C3PO's out-of-scope rows come from this pool: a prompt in some feedback's scope would teach
+    the opposite of the rule, and one shared with the probe would hide the drift the probe measures."""
+    from benchmarks.suites.feedback_real import GENERAL_FILE
+    from benchmarks.suites.real_probe import PROBE_FILE
+
+    general = [json.loads(line)["prompt"] for line in GENERAL_FILE.read_text().splitlines()]
+    probe = {json.loads(line)["prompt"] for line in PROBE_FILE.read_text().splitlines()}
+    assert len(general) == len(set(general)) >= 36
+    assert not [p for p in general for f in FEEDBACKS if f.in_scope(p)]
+    assert not set(general) & probe
+
+
+def test_the_templates_hold_enough_prompts_for_the_study():
+    for f in FEEDBACKS:
+        generator = RealFeedbackGenerator(name=f.name)
+        assert len(set(generator.prompts(f.feedback, "in", 999, 0))) >= 36
+        assert len(set(generator.prompts(f.feedback, "near", 999, 0))) >= 36
