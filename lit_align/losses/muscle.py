@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 IGNORE_INDEX = -100
-MaskKind = Literal["argmax", "likelihood"]
+MaskKind = Literal["argmax", "likelihood", "old_correct"]
 
 
 class MuscleOutput(NamedTuple):
@@ -57,7 +57,9 @@ def muscle_loss(
     paper's choice), or marks positions where the student gives the label less
     probability than the old model does (`likelihood`, the paper's token-likelihood
     ablation, Table 7: it also acts where the student is right but less sure than
-    M_v1). Scaling by T^2 (Hinton's gradient correction) is not in the paper; an option, off."""
+    M_v1), or marks positions where the student is wrong and M_v1's argmax is right
+    (`old_correct`, the old-correct-only ablation: where M_v1 is wrong too, copying it
+    cannot undo a negative flip, so those positions follow M_v2). Scaling by T^2 (Hinton's gradient correction) is not in the paper; an option, off."""
     if student_logits.shape != old_logits.shape or student_logits.shape != new_logits.shape:
         raise ValueError("student, old and new logits must have the same shape (same tokenizer and positions)")
     if labels.numel() == 0:
@@ -66,6 +68,8 @@ def muscle_loss(
     right = (predicted == labels).float()
     if mask == "argmax":
         wrong = 1 - right
+    elif mask == "old_correct":
+        wrong = (1 - right) * (old_logits.detach().argmax(-1) == labels).float()
     else:
         label_logp = [F.log_softmax(z.detach().float(), dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
                       for z in (student_logits, old_logits)]

@@ -88,3 +88,17 @@ def test_likelihood_mask_follows_the_old_models_confidence_in_the_label():
     assert out.wrong.item() == 1.0 and out.token_accuracy.item() == 0.5
     expected = (kl(softmax([0, 2]), softmax([1, 0])) + kl(softmax([0, 4]), softmax([0, 3]))) / 2
     assert out.loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_old_correct_mask_distils_from_old_only_where_the_old_model_is_right():
+    # position 0: student wrong (argmax 0, label 1), old right (argmax 1) -> from old;
+    # position 1: student right -> from new. With OLD_WRONG the old argmax at position 0 is 0, also
+    # wrong -> from new there too, so the loss is the new-only distillation.
+    t = 2.0
+    out = muscle_loss(STUDENT, OLD, NEW, LABELS, temperature=t, mask="old_correct")
+    expected = (kl(softmax([0, 2], t), softmax([1, 0], t)) + kl(softmax([0, 1], t), softmax([0, 3], t))) / 2
+    assert out.loss.item() == pytest.approx(expected, rel=1e-5) and out.wrong.item() == 0.5
+    old_wrong = torch.tensor([[3.0, 0.0], [5.0, 0.0]])
+    out = muscle_loss(STUDENT, old_wrong, NEW, LABELS, temperature=t, mask="old_correct")
+    expected = (kl(softmax([2, 0], t), softmax([1, 0], t)) + kl(softmax([0, 1], t), softmax([0, 3], t))) / 2
+    assert out.wrong.item() == 0.0 and out.loss.item() == pytest.approx(expected, rel=1e-5)
