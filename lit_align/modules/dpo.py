@@ -76,6 +76,7 @@ class DPOModule(AlignmentModule):
         super().__init__(policy=policy, optimizer=optimizer)
         self.displacement_warn_nats = displacement_warn_nats
         self._epoch_logratios = torch.zeros(3, dtype=torch.float64)  # chosen sum, rejected sum, pairs
+        self._step_reference: tuple[torch.Tensor, torch.Tensor] | None = None  # this step's, from pair_terms
         self.variant = resolve_preference_loss(loss)
         self.loss_args = dict(loss_args or {})
         problems = loss_args_problems(self.variant, loss, self.loss_args, "method.init_args.loss_args")
@@ -165,6 +166,8 @@ class DPOModule(AlignmentModule):
         reads (per-row margins, weights) before reducing, without calling the loss twice."""
         policy_chosen, policy_rejected = seq.logps.chunk(2)
         ref_chosen, ref_rejected = self.reference_logps(batch)
+        if self.variant.needs_reference:  # kept for the drift metric: the reference forward runs once a step
+            self._step_reference = (ref_chosen.detach(), ref_rejected.detach())
         return self.variant.fn(
             policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=self.beta, **self.loss_args
         )
@@ -191,9 +194,10 @@ class DPOModule(AlignmentModule):
             "chosen_logps": policy_chosen.detach().mean(),
             "rejected_logps": policy_rejected.detach().mean(),
         }
-        if REF_COLUMNS[0] in batch:  # cached reference: the drift of both likelihoods since the task start
-            chosen_ratio = (policy_chosen.detach() - batch[REF_COLUMNS[0]]).float()
-            rejected_ratio = (policy_rejected.detach() - batch[REF_COLUMNS[1]]).float()
+        reference, self._step_reference = self._step_reference, None
+        if reference is not None:  # any reference mode: the drift of both likelihoods since the task start
+            chosen_ratio = (policy_chosen.detach() - reference[0]).float()
+            rejected_ratio = (policy_rejected.detach() - reference[1]).float()
             metrics |= {"chosen_logratio": chosen_ratio.mean(), "rejected_logratio": rejected_ratio.mean()}
             if self.training:
                 count = chosen_ratio.new_tensor(len(chosen_ratio))

@@ -117,3 +117,25 @@ def test_likelihood_displacement_is_logged_and_warned(tiny_policy, pref_rows, ca
     assert trainer.callback_metrics["train/chosen_logratio"].item() == pytest.approx(-shift, abs=1e-3)
     assert trainer.callback_metrics["train/rejected_logratio"].item() == pytest.approx(-shift, abs=1e-3)
     assert ("likelihood displacement in epoch 0: chosen log-likelihood fell 8.0 nats" in caplog.text) is warned
+
+
+@pytest.mark.parametrize("mode", ["adapter", "frozen_copy"])
+def test_displacement_is_measured_with_an_uncached_reference(tiny_policy, pref_rows, mode):
+    """With the adapter or a frozen copy as reference, the drift is measured too (it was only read from
+    cached columns before). The first step's policy is the reference, so the drift starts at 0; after
+    steps at a high learning rate it is the policy's log-likelihood minus the reference's, by hand."""
+    policy = Policy(apply_lora(tiny_policy.model, LoraConfig(r=4, alpha=8)), tiny_policy.tokenizer) \
+        if mode == "adapter" else tiny_policy
+    module = DPOModule(policy=policy, reference=mode, optimizer=OptimizerConfig(lr=5e-2, warmup_steps=0))
+    dm = datamodule_for(module, pref_rows)
+    batch = dm.collator([dm.train_set[i] for i in range(4)])
+    first = module.compute_loss(batch).metrics
+    assert first["chosen_logratio"].item() == pytest.approx(0.0, abs=1e-4)
+    fit(module, pref_rows, steps=6)
+    out = module.compute_loss(batch).metrics
+    with torch.no_grad():
+        policy_chosen, policy_rejected = pair_logprobs(module.model, batch, average=False)
+        ref_chosen, ref_rejected = module.reference_logps(batch)
+    assert out["chosen_logratio"].item() == pytest.approx((policy_chosen - ref_chosen).mean().item(), abs=1e-3)
+    assert out["rejected_logratio"].item() == pytest.approx((policy_rejected - ref_rejected).mean().item(), abs=1e-3)
+    assert abs(out["rejected_logratio"].item()) > 1e-3  # the policy moved away from the reference
