@@ -228,7 +228,8 @@ def main() -> None:
     parser.add_argument("--bad-share", type=float, default=0.8, help="share of bad answers base v2 sees on SHIFTED")
     parser.add_argument("--train-on", choices=["all", "completion"], default="all",
                         help="MUSCLE's distilled tokens: all (the paper) or the completion only")
-    parser.add_argument("--mask", choices=["argmax", "likelihood", "old_correct"], default="argmax", help="MUSCLE's token mask")
+    parser.add_argument("--mask", choices=["argmax", "likelihood", "old_correct"], default="argmax",
+                        help="MUSCLE's token mask")
     parser.add_argument("--muscle-data", choices=["task", "held_back"], default="task",
                         help="MUSCLE trains on the adapters' training rows (the paper) or on held-back task rows")
     parser.add_argument("--name", default=None, help="file stem of the report (default muscle_update[_quick])")

@@ -59,7 +59,8 @@ def muscle_loss(
     ablation, Table 7: it also acts where the student is right but less sure than
     M_v1), or marks positions where the student is wrong and M_v1's argmax is right
     (`old_correct`, the old-correct-only ablation: where M_v1 is wrong too, copying it
-    cannot undo a negative flip, so those positions follow M_v2). Scaling by T^2 (Hinton's gradient correction) is not in the paper; an option, off."""
+    cannot undo a negative flip, so those positions follow M_v2). Scaling by T^2 (Hinton's
+    gradient correction) is not in the paper; an option, off."""
     if student_logits.shape != old_logits.shape or student_logits.shape != new_logits.shape:
         raise ValueError("student, old and new logits must have the same shape (same tokenizer and positions)")
     if labels.numel() == 0:
