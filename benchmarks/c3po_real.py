@@ -7,7 +7,8 @@ pi_0 = SmolLM2 with the chat template, general prompts outside every scope and a
 (GENERAL_FILE) as out-of-scope prompts, a third of every scope held out. Three methods train one LoRA
 adapter each, same rows and budget:
   c3po  DPO on in-scope pairs + lambda_out NLL(out-of-scope) + lambda_near NLL(near-scope)
-  dpo   DPO on the in-scope pairs only
+  dpo   DPO on the in-scope pairs only (dpo_low_lr: the same at a quarter of the learning rate,
+        a DPO baseline that does not collapse)
   sft   SFT on the revised in-scope answers
 and `in_context` trains nothing: pi_0 with the feedback as a system turn. Each answers the held-out
 prompts greedily; the exact adherence test against pi_0's answer gives S_in, S_out (mean |score| over
@@ -40,7 +41,8 @@ from benchmarks.suites.synthetic import fit_task  # noqa: E402
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
 SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 160, "max_prompt_length": 48}
-METHODS = ("c3po", "dpo", "sft", "in_context")
+METHODS = ("c3po", "dpo", "dpo_low_lr", "sft", "in_context")
+BUILD_TOKENS = 48  # pi_0's answers in the data; the evaluation budget (--eval-tokens) must fit a revision
 WORK = REPO / "benchmarks" / ".cache" / "c3po_real"
 
 
@@ -52,11 +54,17 @@ def feedback_config(name: str, seed: int, work: Path, n: int) -> dict[str, Any]:
             "judge": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackJudge", "init_args": {"name": name}},
             "out_of_scope": {"path": "json", "data_files": str(GENERAL_FILE)},
             "n_in": n, "n_near": n, "n_out": n, "test_fraction": 1 / 3,
-            "sampling": {"max_new_tokens": 48, "temperature": 0.0, "batch_size": 16}}
+            "sampling": {"max_new_tokens": BUILD_TOKENS, "temperature": 0.0, "batch_size": 16}}
+
+
+def evaluation_config(raw: dict[str, Any], tokens: int) -> dict[str, Any]:
+    """The build's config with a larger answer budget: a revision is pi_0's (cut) answer plus the
+    feedback's change, so an adapted model needs room beyond BUILD_TOKENS to show it."""
+    return raw | {"sampling": raw["sampling"] | {"max_new_tokens": tokens}}
 
 
 def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:
-    optimizer = {"lr": args.lr, "warmup_steps": 2}
+    optimizer = {"lr": args.lr / 4 if method == "dpo_low_lr" else args.lr, "warmup_steps": 2}
     train = str(data / "train.jsonl")
     if method == "sft":  # the revised answers as plain SFT targets
         rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
@@ -68,7 +76,7 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
         init = {"beta": args.beta, "reference": "adapter", "optimizer": optimizer}
         if method == "c3po":
             init |= {"lambda_out": args.lambda_out, "lambda_near": args.lambda_near}
-        node = {"class_path": method, "init_args": init}
+        node = {"class_path": "dpo" if method == "dpo_low_lr" else method, "init_args": init}
     return {"method": node, "data": {"train": {"path": "json", "data_files": train}, **SHAPE,
                                      "batch_size": args.batch_size}}
 
@@ -83,19 +91,35 @@ def probe_exact(model_dir: Path | None) -> float:
     return exact_rate(policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True))
 
 
+def displacement(run_dir: Path, beta: float) -> dict[str, float] | None:
+    """Chosen and rejected log-likelihood drift (nats, policy minus pi_0) at the last training step:
+    the logged log-ratios, or the implicit rewards / beta (the sigmoid DPO reward is beta x log-ratio)."""
+    results = run_dir / "results.json"
+    if not results.is_file():
+        return None
+    metrics = json.loads(results.read_text())["tasks_detail"][0]["metrics"]
+    if "train/chosen_logratio" in metrics:
+        return {"chosen": metrics["train/chosen_logratio"], "rejected": metrics["train/rejected_logratio"]}
+    if "train/chosen_reward" in metrics:
+        return {"chosen": metrics["train/chosen_reward"] / beta, "rejected": metrics["train/rejected_reward"] / beta}
+    return None
+
+
 def run_method(method: str, raw: dict[str, Any], work: Path, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     from lit_align.feedback.build import evaluate_model
 
     start = time.perf_counter()
+    evaluation = evaluation_config(raw, args.eval_tokens)
     if method == "in_context":
-        report = evaluate_model(typed(raw), None, in_context=True)
+        report = evaluate_model(typed(evaluation), None, in_context=True)
         scores = {k: report[k] for k in ("s_in", "s_out", "s_overall")} | {
             "changed_in": report["scopes"]["in"]["changed"]}
         return scores | {"probe_exact": None, "seconds": round(time.perf_counter() - start, 1)}
     model_dir = fit_task(method, GGUF | {"init_args": GGUF["init_args"] | {"lora": LORA}},
                          method_task(method, work / "data", args), work / method, seed, args.epochs)
-    return score(raw, model_dir) | {"probe_exact": probe_exact(model_dir),
-                                    "seconds": round(time.perf_counter() - start, 1)}
+    return score(evaluation, model_dir) | {"probe_exact": probe_exact(model_dir),
+                                           "displacement_nats": displacement(work / method, args.beta),
+                                           "seconds": round(time.perf_counter() - start, 1)}
 
 
 def one(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -117,8 +141,10 @@ def one(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
 def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float) -> str:
     lines = [f"# C3PO on SmolLM2-135M-Instruct ({meta['date']}, {meta['machine']})", "",
              f"Settings: {meta['args']}; pi_0 probe exact {pi0_probe:.3f}.", "",
-             "| method | runs | S_in | S_out | S_overall | changed in scope | probe exact |",
-             "|---|---|---|---|---|---|---|"]
+             "Drift: chosen / rejected log-likelihood minus pi_0's at the last training step (nats, mean over runs; "
+             "both falling far is likelihood displacement).", "",
+             "| method | runs | S_in | S_out | S_overall | changed in scope | probe exact | drift chosen / rejected |",
+             "|---|---|---|---|---|---|---|---|"]
     for method in METHODS:
         got = [r[method] for r in runs if method in r]
         if not got:
@@ -128,29 +154,33 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float)
             values = [g[key] for g in got if g.get(key) is not None]
             mean, half = ci95(values) if values else (None, None)
             cells.append("-" if mean is None else f"{mean:.3f} +- {half:.3f}" if len(values) > 1 else f"{mean:.3f}")
+        drifts = [g["displacement_nats"] for g in got if g.get("displacement_nats")]
+        cells.append(f"{sum(d['chosen'] for d in drifts) / len(drifts):.1f} / "
+                     f"{sum(d['rejected'] for d in drifts) / len(drifts):.1f}" if drifts else "-")
         lines.append(f"| {method} | {len(got)} | " + " | ".join(cells) + " |")
     lines += ["", "| feedback | seed | train rows | " + " | ".join(f"{m} S_in / S_out" for m in METHODS) + " |",
               "|---|---|---|" + "---|" * len(METHODS)]
     for r in runs:
         cells = [f"{r[m]['s_in']:.2f} / {r[m]['s_out']:.2f}" if m in r else "-" for m in METHODS]
         lines.append(f"| {r['feedback']} | {r['seed']} | {r['data']['train_rows']} | " + " | ".join(cells) + " |")
-    lines += f3r_verdict([r for r in runs if "c3po" in r and "dpo" in r])
+    for baseline in ("dpo", "dpo_low_lr"):
+        lines += f3r_verdict([r for r in runs if "c3po" in r and baseline in r], baseline)
     return "\n".join(lines) + "\n"
 
 
-def f3r_verdict(both: list[dict[str, Any]]) -> list[str]:
-    """C3PO's S_in and S_out as multiples of DPO's; undetermined where DPO's is 0 (no ratio exists)."""
+def f3r_verdict(both: list[dict[str, Any]], baseline: str) -> list[str]:
+    """C3PO's S_in and S_out as multiples of a DPO baseline's; undetermined where the baseline's is 0."""
     if not both:
         return []
-    dpo_in, dpo_out = sum(r["dpo"]["s_in"] for r in both), sum(r["dpo"]["s_out"] for r in both)
+    dpo_in, dpo_out = sum(r[baseline]["s_in"] for r in both), sum(r[baseline]["s_out"] for r in both)
     c3po_in, c3po_out = sum(r["c3po"]["s_in"] for r in both), sum(r["c3po"]["s_out"] for r in both)
     if dpo_in <= 0 or dpo_out <= 0:
-        return ["", f"F3r ({len(both)} runs): undetermined: DPO's S_in is {dpo_in / len(both):.3f} and its S_out "
-                f"{dpo_out / len(both):.3f}, so C3PO's cannot be read as a share of them."]
+        return ["", f"F3r against {baseline} ({len(both)} runs): undetermined: its S_in is {dpo_in / len(both):.3f} "
+                f"and its S_out {dpo_out / len(both):.3f}, so C3PO's cannot be read as a share of them."]
     s_in, s_out = c3po_in / dpo_in, c3po_out / dpo_out
     met = s_in >= 0.8 and s_out <= 0.5
-    return ["", f"F3r ({len(both)} runs): C3PO's S_in is {s_in:.2f}x DPO's (target >= 0.8), its S_out "
-            f"{s_out:.2f}x DPO's (target <= 0.5): {'met' if met else 'not met'}."]
+    return ["", f"F3r against {baseline} ({len(both)} runs): C3PO's S_in is {s_in:.2f}x its S_in (target >= 0.8), "
+            f"its S_out {s_out:.2f}x (target <= 0.5): {'met' if met else 'not met'}."]
 
 
 def main() -> None:
@@ -163,6 +193,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--eval-tokens", type=int, default=80, help=f"answer budget when scoring (> {BUILD_TOKENS})")
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--lambda-out", type=float, default=0.2)
     parser.add_argument("--lambda-near", type=float, default=0.1)
