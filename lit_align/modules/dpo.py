@@ -196,15 +196,21 @@ class DPOModule(AlignmentModule):
         }
         reference, self._step_reference = self._step_reference, None
         if reference is not None:  # any reference mode: the drift of both likelihoods since the task start
-            chosen_ratio = (policy_chosen.detach() - reference[0]).float()
-            rejected_ratio = (policy_rejected.detach() - reference[1]).float()
-            metrics |= {"chosen_logratio": chosen_ratio.mean(), "rejected_logratio": rejected_ratio.mean()}
-            if self.training:
-                count = chosen_ratio.new_tensor(len(chosen_ratio))
-                step = torch.stack([chosen_ratio.sum(), rejected_ratio.sum(), count])
-                # accumulated where the batch lives: no device sync per step
-                self._epoch_logratios = self._epoch_logratios.to(step.device) + step.double()
+            metrics |= self.track_drift(policy_chosen, policy_rejected, *reference)
         return LossOutput(loss, terms, metrics)
+
+    def track_drift(self, policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
+                    ref_rejected: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The step's chosen and rejected log-ratios (policy minus reference), also summed over the
+        epoch for the displacement warning; subclasses with their own loss call it too."""
+        chosen_ratio = (policy_chosen.detach() - ref_chosen.detach()).float()
+        rejected_ratio = (policy_rejected.detach() - ref_rejected.detach()).float()
+        if self.training:
+            count = chosen_ratio.new_tensor(len(chosen_ratio))
+            step = torch.stack([chosen_ratio.sum(), rejected_ratio.sum(), count])
+            # accumulated where the batch lives: no device sync per step
+            self._epoch_logratios = self._epoch_logratios.to(step.device) + step.double()
+        return {"chosen_logratio": chosen_ratio.mean(), "rejected_logratio": rejected_ratio.mean()}
 
     # -- likelihood displacement -----------------------------------------------------------
     def on_train_epoch_start(self) -> None:

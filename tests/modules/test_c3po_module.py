@@ -45,6 +45,16 @@ def test_loss_parts_and_learning_the_in_scope_pair(tiny_policy):
     assert out.terms["out_of_scope"].item() == pytest.approx(0.2 * out.metrics["out_of_scope_nll"].item(), rel=1e-5)
     assert out.terms["near_scope"].item() == pytest.approx(0.1 * out.metrics["near_scope_nll"].item(), rel=1e-5)
     assert trainer.callback_metrics["train/accuracy"].item() == 1.0  # revised answers now preferred
+    # the drift of the pair's log-likelihoods is measured as in DPO: policy minus the cached reference
+    from lit_align.modules.reference import REF_COLUMNS, pair_logprobs
+
+    with torch.no_grad():
+        chosen, rejected = pair_logprobs(module.model, batch, average=False)
+    assert out.metrics["chosen_logratio"].item() == pytest.approx(
+        (chosen - batch[REF_COLUMNS[0]]).mean().item(), abs=1e-3)
+    assert out.metrics["rejected_logratio"].item() == pytest.approx(
+        (rejected - batch[REF_COLUMNS[1]]).mean().item(), abs=1e-3)
+    assert out.metrics["rejected_logratio"].item() < out.metrics["chosen_logratio"].item()
 
 
 def test_distillation_needs_the_reference_logits(tiny_policy):

@@ -95,5 +95,6 @@ class C3POModule(DPOModule):
         terms = {"dpo": result.dpo, "out_of_scope": self.lambda_out * out, "near_scope": self.lambda_near * near}
         margin = result.chosen_rewards - result.rejected_rewards
         metrics = {"accuracy": (margin > 0).float().mean(), "reward_margin": margin.mean(),
-                   "out_of_scope_nll": out.detach(), "near_scope_nll": near.detach()}
+                   "out_of_scope_nll": out.detach(), "near_scope_nll": near.detach(),
+                   **self.track_drift(chosen, rejected, ref_chosen, ref_rejected)}
         return LossOutput(result.loss, terms, metrics)
