@@ -129,6 +129,8 @@ def one_seed(seed: int, v2_base: Path, args: argparse.Namespace) -> dict[str, An
     result: dict[str, Any] = {"seed": seed, "retrained": compat(m_v1, m_v2, spec, work / "compat_v2.json")}
     from_a_v2 = on_v2 | {"init_args": on_v2["init_args"] | {"adapter": str(m_v2 / "adapter")}}
     for mask in args.masks:
+        if mask != "argmax" and args.ablation_seeds is not None and seed not in args.ablation_seeds:
+            continue
         m_c = fit_task(f"muscle_{mask}", from_a_v2, muscle_task(data, m_v1, mask, args), work / f"muscle_{mask}",
                        seed, args.muscle_epochs)
         result[f"muscle_{mask}"] = compat(m_v1, m_c, spec, work / f"compat_muscle_{mask}.json")
@@ -148,21 +150,31 @@ def summary(runs: list[dict[str, Any]], models: list[str]) -> dict[str, dict[str
         source = "retrained" if model == "v1" else model
         keys = ((s, "old_accuracy" if s == "choice" else "old_score") for s in ("choice", "generative")) \
             if model == "v1" else ((s, k) for s, k, _ in MEASURES)
-        table[model] = {f"{s}_{k}": list(ci95([r[source]["splits"][s][k] for r in runs])) for s, k in keys}
+        got = [r[source] for r in runs if source in r]
+        if got:
+            table[model] = {f"{s}_{k}": list(ci95([g["splits"][s][k] for g in got])) for s, k in keys}
     return table
 
 
-def f4r_lines(table: dict[str, dict[str, list[float]]], masks: list[str]) -> list[str]:
+def paired(runs: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    """The runs that have `model`: a comparison with retraining uses the same seeds on both sides."""
+    return [r for r in runs if model in r]
+
+
+def f4r_lines(runs: list[dict[str, Any]], masks: list[str]) -> list[str]:
     lines = []
-    base = table["retrained"]
     for mask in masks:
-        got = table[f"muscle_{mask}"]
+        both = paired(runs, f"muscle_{mask}")
+        if not both:
+            continue
+        table = summary(both, ["retrained", f"muscle_{mask}"])
+        base, got = table["retrained"], table[f"muscle_{mask}"]
         for split, score in (("choice", "new_accuracy"), ("generative", "new_score")):
             nfr_v2, nfr_c = base[f"{split}_nfr"][0], got[f"{split}_nfr"][0]
             change = (nfr_c - nfr_v2) / nfr_v2 if nfr_v2 > 0 else None
             gain = got[f"{split}_{score}"][0] - base[f"{split}_{score}"][0]
             met = change is not None and change <= -0.30 and gain >= 0
-            lines.append(f"- {mask}, {split}: NFR {nfr_v2:.3f} -> {nfr_c:.3f} ("
+            lines.append(f"- {mask} ({len(both)} seeds), {split}: NFR {nfr_v2:.3f} -> {nfr_c:.3f} ("
                          + (f"{100 * change:+.0f}%" if change is not None else "no flips to remove")
                          + f"; target <= -30%), {score.replace('new_', '')} {gain:+.3f} (target >= 0): "
                          + ("met" if met else "not met"))
@@ -175,7 +187,8 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], masks: list[str])
 
     def cell(model: str, key: str) -> str:
         mean, half = table[model][key]
-        return f"{mean:.3f} +- {half:.3f}" if len(runs) > 1 else f"{mean:.3f}"
+        return f"{mean:.3f} +- {half:.3f}" if len(paired(runs, model if model != "v1" else "retrained")) > 1 \
+            else f"{mean:.3f}"
 
     lines = [f"# MUSCLE on SmolLM2-135M-Instruct: a real base update ({meta['date']}, {meta['machine']})", "",
              f"Settings: {meta['args']}. Seeds: {[r['seed'] for r in runs]}; mean +- 95% CI over seeds.",
@@ -183,14 +196,16 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], masks: list[str])
              f"facts, greedy) SmolLM2 {meta['probe_v1']:.3f} -> base v2 {meta['probe_v2']:.3f}.",
              f"M_v1 on held-out problems: choice accuracy {cell('v1', 'choice_old_accuracy')}, generative exact "
              f"{cell('v1', 'generative_old_score')}.", "",
-             "| new model | choice acc | choice NFR | choice PFR | choice NFR_mc | generative exact | generative NFR "
-             "| generative PFR |", "|---|---|---|---|---|---|---|---|"]
+             "| new model | seeds | choice acc | choice NFR | choice PFR | choice NFR_mc | generative exact "
+             "| generative NFR | generative PFR |", "|---|---|---|---|---|---|---|---|---|"]
     for model in models:
-        lines.append(f"| {model} | " + " | ".join(cell(model, f"{s}_{k}") for s, k, _ in MEASURES) + " |")
-    lines += ["", "F4r (NFR >= 30% below retraining's, accuracy no lower):", *f4r_lines(table, masks)]
+        if model in table:
+            lines.append(f"| {model} | {len(paired(runs, model))} | "
+                         + " | ".join(cell(model, f"{s}_{k}") for s, k, _ in MEASURES) + " |")
+    lines += ["", "F4r (NFR >= 30% below retraining's on the same seeds, accuracy no lower):", *f4r_lines(runs, masks)]
     lines += ["", "Per seed (choice NFR / generative NFR): " + "; ".join(
         f"seed {r['seed']}: " + ", ".join(f"{m} {r[m]['splits']['choice']['nfr']:.3f}/"
-                                          f"{r[m]['splits']['generative']['nfr']:.3f}" for m in models)
+                                          f"{r[m]['splits']['generative']['nfr']:.3f}" for m in models if m in r)
         for r in runs)]
     return "\n".join(lines) + "\n"
 
@@ -199,6 +214,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--masks", nargs="+", default=list(MASKS), choices=MASKS)
+    parser.add_argument("--ablation-seeds", nargs="+", type=int, default=None,
+                        help="seeds that also run the masks other than argmax (default: every seed)")
     parser.add_argument("--train-rows", type=int, default=192)
     parser.add_argument("--test-rows", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=3)

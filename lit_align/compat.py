@@ -102,8 +102,15 @@ def generative_items(rows: Any, tokenizer: Any, where: str) -> tuple[list[str], 
         except BadRow as bad:
             raise DataError(f"{where} row {index}: {bad.detail} [{bad.reason}]") from None
         prompts.append(rendered.prompt)
-        references.append(rendered.responses[0])
+        references.append(_answer_text(row) if rendered.templated else rendered.responses[0])
     return prompts, references
+
+
+def _answer_text(row: dict[str, Any]) -> str:
+    """The reference answer of a conversational row: the assistant's words, not the chat template's
+    rendering of them (which ends in an end-of-turn marker a decoded answer never has)."""
+    messages = row["messages"][-1:] if row.get("messages") is not None else row["completion"]
+    return "\n".join(str(m.get("content") or "") for m in messages)
 
 
 # -- comparison -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from lit_align.cli import main
-from lit_align.compat import compare_choice, compare_generative, exact_match, overall, token_f1
+from lit_align.compat import compare_choice, compare_generative, exact_match, generative_items, overall, token_f1
 from tests.conftest import write_jsonl
 
 
@@ -112,3 +112,16 @@ def test_a_run_checkpoint_is_refused_with_the_export_path(tmp_path, two_models, 
     assert "tasks/<task>/model" in capsys.readouterr().err
     assert main(["compat", "--old", str(tmp_path / "nope"), "--new", two_models[1], "--data", str(data)]) == 2
     assert "no such model directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("row", [
+    {"prompt": [{"role": "user", "content": "What is 2 + 3?"}], "completion": [{"role": "assistant", "content": "5"}]},
+    {"messages": [{"role": "user", "content": "What is 2 + 3?"}, {"role": "assistant", "content": "5"}]},
+])
+def test_conversational_generative_rows_are_scored_against_the_assistants_words(tiny_policy, row):
+    """The reference of a chat row is "5", not the template's "5<|im_end|>..." tail: an exact answer
+    decoded without special tokens must match it (before the fix, exact match was 0 for every model)."""
+    prompts, references = generative_items([row], tiny_policy.tokenizer, "t")
+    assert references == ["5"] and exact_match("5", references[0]) == 1.0
+    assert prompts[0].endswith(tiny_policy.tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is 2 + 3?"}], tokenize=False, add_generation_prompt=True)[-20:])
