@@ -132,9 +132,10 @@ def one(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
                               "data": {k: report[k] for k in ("train_rows", "test_rows", "left_out")}}
     for method in args.methods:
         cached = work / f"{method}-score.json"
-        if not cached.is_file():
+        if not cached.is_file() and not args.report:
             cached.write_text(json.dumps(run_method(method, raw, work, seed, args)))
-        result[method] = json.loads(cached.read_text())
+        if cached.is_file():
+            result[method] = json.loads(cached.read_text())
     return result
 
 
@@ -199,6 +200,8 @@ def main() -> None:
     parser.add_argument("--lambda-near", type=float, default=0.1)
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--name", default="c3po_real")
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: write the results from the runs finished under --work")
     args = parser.parse_args()
     import torch
 
@@ -210,6 +213,8 @@ def main() -> None:
     runs = []
     for seed in args.seeds:
         for name in args.feedbacks:
+            if args.report and not (args.work / f"{name}-s{seed}" / "data" / "report.json").is_file():
+                continue
             runs.append(one(name, seed, args))
             meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch "
                     f"{torch.__version__} CPU", "minutes_this_sitting": round((time.perf_counter() - started) / 60, 1),
