@@ -21,10 +21,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.c3po_real import WORK, feedback_config, probe_exact  # noqa: E402
+from benchmarks.c3po_real import WORK, feedback_config  # noqa: E402
 from benchmarks.c3po_suite import score  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS  # noqa: E402
+from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 
 SURVIVES = 0.8  # share of the single adapter's S_in the composed model must keep
 
@@ -52,7 +53,7 @@ def compose_seed(seed: int, work: Path, n: int) -> dict[str, Any] | None:
         args = ["compose", "--base", str(pi0_dir()), "--updates", *map(str, adapters), "--out", str(composed)]
         if main(args) != 0:
             raise RuntimeError(f"lit-align compose failed for seed {seed}")
-    result: dict[str, Any] = {"seed": seed, "probe_exact": probe_exact(composed), "feedbacks": {}}
+    result: dict[str, Any] = {"seed": seed, "probe_exact": model_exact_rate(composed), "feedbacks": {}}
     for name, run in runs.items():
         alone = json.loads((run / "c3po-score.json").read_text())
         together = score(feedback_config(name, seed, run, n), composed)

@@ -35,7 +35,7 @@ from benchmarks.c3po_suite import score, typed  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS, GENERAL_FILE  # noqa: E402
-from benchmarks.suites.real_probe import exact_rate  # noqa: E402
+from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
@@ -81,16 +81,6 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
                                      "batch_size": args.batch_size}}
 
 
-def probe_exact(model_dir: Path | None) -> float:
-    """Share of the general probe's facts the model (pi_0 when None) still states, greedy, chat template."""
-    from lit_align.generation import Sampling, policy_answerer
-    from lit_align.models import GGUFModelSpec, HFModelSpec
-
-    policy = (GGUFModelSpec(gguf="smollm2-135m-instruct") if model_dir is None
-              else HFModelSpec(name_or_path=str(model_dir))).build()
-    return exact_rate(policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True))
-
-
 def displacement(run_dir: Path, beta: float) -> dict[str, float] | None:
     """Chosen and rejected log-likelihood drift (nats, policy minus pi_0) at the last training step:
     the logged log-ratios, or the implicit rewards / beta (the sigmoid DPO reward is beta x log-ratio)."""
@@ -117,7 +107,7 @@ def run_method(method: str, raw: dict[str, Any], work: Path, seed: int, args: ar
         return scores | {"probe_exact": None, "seconds": round(time.perf_counter() - start, 1)}
     model_dir = fit_task(method, GGUF | {"init_args": GGUF["init_args"] | {"lora": LORA}},
                          method_task(method, work / "data", args), work / method, seed, args.epochs)
-    return score(evaluation, model_dir) | {"probe_exact": probe_exact(model_dir),
+    return score(evaluation, model_dir) | {"probe_exact": model_exact_rate(model_dir),
                                            "displacement_nats": displacement(work / method, args.beta),
                                            "seconds": round(time.perf_counter() - start, 1)}
 
@@ -209,7 +199,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     pi0 = args.work / "pi0_probe.json"
     if not pi0.is_file():
-        pi0.write_text(json.dumps(probe_exact(None)))
+        pi0.write_text(json.dumps(model_exact_rate(None)))
     runs = []
     for seed in args.seeds:
         for name in args.feedbacks:

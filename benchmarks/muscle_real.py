@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import arithmetic_real  # noqa: E402
+from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
@@ -68,16 +69,6 @@ def base_v2(args: argparse.Namespace) -> Path:
     model_dir = fit_task("base_update", GGUF, task, args.work / "base_update" / "run", 0, args.base_epochs)
     shutil.copytree(model_dir, target, ignore=shutil.ignore_patterns("adapter"))
     return target
-
-
-def probe_exact(model_dir: Path | None) -> float:
-    from benchmarks.suites.real_probe import exact_rate
-    from lit_align.generation import Sampling, policy_answerer
-    from lit_align.models import GGUFModelSpec, HFModelSpec
-
-    policy = (GGUFModelSpec(gguf="smollm2-135m-instruct") if model_dir is None
-              else HFModelSpec(name_or_path=str(model_dir))).build()
-    return exact_rate(policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True))
 
 
 def task_data(work: Path, seed: int, args: argparse.Namespace) -> tuple[str, Path]:
@@ -235,7 +226,7 @@ def main() -> None:
     v2_base = base_v2(args)
     probes = args.work / "probes.json"
     if not probes.is_file():
-        probes.write_text(json.dumps({"v1": probe_exact(None), "v2": probe_exact(v2_base)}))
+        probes.write_text(json.dumps({"v1": model_exact_rate(None), "v2": model_exact_rate(v2_base)}))
     probe = json.loads(probes.read_text())
     runs = []
     for seed in args.seeds:

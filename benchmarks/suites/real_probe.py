@@ -93,3 +93,14 @@ def exact_rate(answer: Callable[[list[str]], list[str]], path: Path = PROBE_FILE
     hits = [contains_answer(a, [r["answer"]] if isinstance(r["answer"], str) else r["answer"])
             for a, r in zip(replies, facts, strict=True)]
     return sum(hits) / len(hits)
+
+
+def model_exact_rate(model_dir: Path | None) -> float:
+    """`exact_rate` of an exported model directory (pi_0, the packaged SmolLM2, when None): greedy
+    answers of 24 tokens through the chat template."""
+    from lit_align.generation import Sampling, policy_answerer
+    from lit_align.models import GGUFModelSpec, HFModelSpec
+
+    policy = (GGUFModelSpec(gguf="smollm2-135m-instruct") if model_dir is None
+              else HFModelSpec(name_or_path=str(model_dir))).build()
+    return exact_rate(policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True))
