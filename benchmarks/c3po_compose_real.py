@@ -73,14 +73,14 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     for run in runs:
         for name, f in run["feedbacks"].items():
             kept = "-" if f["s_in_kept"] is None else f"{f['s_in_kept']:.2f}"
+            verdict = "n/a (not learned alone)" if f["s_in_kept"] is None else "yes" if f["survives"] else "no"
             lines.append(f"| {run['seed']} | {name} | {f['alone']['s_in']:.3f} | {f['composed']['s_in']:.3f} | "
-                         f"{kept} | {f['alone']['s_out']:.3f} | {f['composed']['s_out']:.3f} | "
-                         f"{'yes' if f['survives'] else 'no'} |")
+                         f"{kept} | {f['alone']['s_out']:.3f} | {f['composed']['s_out']:.3f} | {verdict} |")
     lines += ["", "Probe exact rate of the composed model: "
               + ", ".join(f"seed {r['seed']} {r['probe_exact']:.3f}" for r in runs) + "."]
-    survived = sum(f["survives"] for r in runs for f in r["feedbacks"].values())
-    total = sum(len(r["feedbacks"]) for r in runs)
-    lines += ["", f"{survived} of {total} feedback-seed pairs survive composition."]
+    learned = [f for r in runs for f in r["feedbacks"].values() if f["s_in_kept"] is not None]
+    lines += ["", f"{sum(f['survives'] for f in learned)} of {len(learned)} feedback-seed pairs whose adapter learned "
+              "its feedback alone (S_in > 0) survive composition."]
     return "\n".join(lines) + "\n"
 
 

@@ -117,7 +117,9 @@ def one(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
 
     work = args.work / f"{name}-s{seed}"
     raw = feedback_config(name, seed, work, args.n)
-    report = build_feedback_data(typed(raw), raw)
+    # a report reads what the runs built: the build's hash covers absolute paths, which differ between checkouts
+    report = json.loads((work / "data" / "report.json").read_text()) if args.report else \
+        build_feedback_data(typed(raw), raw)
     result: dict[str, Any] = {"feedback": name, "seed": seed,
                               "data": {k: report[k] for k in ("train_rows", "test_rows", "left_out")}}
     for method in args.methods:
