@@ -207,7 +207,9 @@ def main() -> None:
         for name in args.feedbacks:
             if args.report and not (args.work / f"{name}-s{seed}" / "data" / "report.json").is_file():
                 continue
-            runs.append(one(name, seed, args))
+            run = one(name, seed, args)
+            if any(m in run for m in METHODS):  # a build whose methods never ran says nothing
+                runs.append(run)
             meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch "
                     f"{torch.__version__} CPU", "minutes_this_sitting": round((time.perf_counter() - started) / 60, 1),
                     "args": {k: v for k, v in vars(args).items() if k != "work"}}
