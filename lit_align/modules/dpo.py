@@ -9,7 +9,7 @@ reference is chosen by `reference` (see `modules/reference.py`).
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 import torch
 
@@ -45,6 +45,14 @@ def loss_args_problems(variant: PreferenceLoss, name: str, loss_args: dict[str, 
 
 log = logging.getLogger(__name__)
 
+
+class PairTerms(NamedTuple):
+    """A step's per-pair loss output and the reference log-probs `(B,)` it was computed from
+    (None for a reference-free variant), so the drift metric is derived from what the loss saw."""
+
+    loss: PreferenceLossOutput
+    reference: tuple[torch.Tensor, torch.Tensor] | None
+
 class DPOModule(AlignmentModule):
     """Direct preference optimisation over `prompt/chosen/rejected` pairs.
 
@@ -76,7 +84,6 @@ class DPOModule(AlignmentModule):
         super().__init__(policy=policy, optimizer=optimizer)
         self.displacement_warn_nats = displacement_warn_nats
         self._epoch_logratios = torch.zeros(3, dtype=torch.float64)  # chosen sum, rejected sum, pairs
-        self._step_reference: tuple[torch.Tensor, torch.Tensor] | None = None  # this step's, from pair_terms
         self.variant = resolve_preference_loss(loss)
         self.loss_args = dict(loss_args or {})
         problems = loss_args_problems(self.variant, loss, self.loss_args, "method.init_args.loss_args")
@@ -161,30 +168,32 @@ class DPOModule(AlignmentModule):
                                 mode=self.logprob_mode)
         return self.preference_loss(batch, seq)
 
-    def pair_terms(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs) -> PreferenceLossOutput:
-        """Per-pair losses and implicit rewards `(B,)` of the configured variant: what a subclass
-        reads (per-row margins, weights) before reducing, without calling the loss twice."""
+    def pair_terms(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs) -> PairTerms:
+        """Per-pair losses and implicit rewards `(B,)` of the configured variant, with the reference
+        log-probs they came from: what a subclass reads (per-row margins, weights) before reducing,
+        without calling the loss or the reference forward twice."""
         policy_chosen, policy_rejected = seq.logps.chunk(2)
         ref_chosen, ref_rejected = self.reference_logps(batch)
-        if self.variant.needs_reference:  # kept for the drift metric: the reference forward runs once a step
-            self._step_reference = (ref_chosen.detach(), ref_rejected.detach())
-        return self.variant.fn(
+        loss = self.variant.fn(
             policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=self.beta, **self.loss_args
         )
+        reference = (ref_chosen.detach(), ref_rejected.detach()) if self.variant.needs_reference else None
+        return PairTerms(loss, reference)
 
     def preference_loss(self, batch: dict[str, torch.Tensor], seq: SequenceLogProbs,
-                        out: PreferenceLossOutput | None = None) -> LossOutput:
+                        terms: PairTerms | None = None) -> LossOutput:
         """The DPO-family loss, RPO term and metrics from the policy's log-probs of the batch
-        (`out`: per-pair terms a subclass already computed with `pair_terms`)."""
+        (`terms`: what a subclass already computed with `pair_terms`)."""
         policy_chosen, policy_rejected = seq.logps.chunk(2)
-        out = out if out is not None else self.pair_terms(batch, seq)
+        terms = terms if terms is not None else self.pair_terms(batch, seq)
+        out = terms.loss
         preference = out.losses.mean()
-        terms = {"preference": preference}
+        parts = {"preference": preference}
         loss = preference
         if self.sft_weight > 0:
             chosen_sums = seq.token_logps.sum(-1).chunk(2)[0]  # summed even when the loss averages
-            terms["sft"] = self.sft_weight * sft_nll(chosen_sums, seq.num_tokens.chunk(2)[0]).loss
-            loss = loss + terms["sft"]
+            parts["sft"] = self.sft_weight * sft_nll(chosen_sums, seq.num_tokens.chunk(2)[0]).loss
+            loss = loss + parts["sft"]
         margin = out.chosen_rewards - out.rejected_rewards
         metrics = {
             "accuracy": (margin > 0).float().mean(),
@@ -194,10 +203,9 @@ class DPOModule(AlignmentModule):
             "chosen_logps": policy_chosen.detach().mean(),
             "rejected_logps": policy_rejected.detach().mean(),
         }
-        reference, self._step_reference = self._step_reference, None
-        if reference is not None:  # any reference mode: the drift of both likelihoods since the task start
-            metrics |= self.track_drift(policy_chosen, policy_rejected, *reference)
-        return LossOutput(loss, terms, metrics)
+        if terms.reference is not None:  # any reference mode: the drift of both likelihoods since the task start
+            metrics |= self.track_drift(policy_chosen, policy_rejected, *terms.reference)
+        return LossOutput(loss, parts, metrics)
 
     def track_drift(self, policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
                     ref_rejected: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -47,10 +47,11 @@ def test_pair_terms_are_the_per_row_losses(tiny_policy):
     policy_chosen, policy_rejected = seq.logps.chunk(2)
     ref_chosen, ref_rejected = module.reference_logps(batch)
     expected = dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=0.2).losses
-    assert terms.losses.shape == (len(batch["row"]),) and torch.allclose(terms.losses, expected)
+    assert terms.loss.losses.shape == (len(batch["row"]),) and torch.allclose(terms.loss.losses, expected)
+    assert torch.equal(terms.reference[0], ref_chosen) and torch.equal(terms.reference[1], ref_rejected)
     # a subclass reuses them: the reduced loss equals the mean of the per-row terms it read
     out = module.preference_loss(batch, seq, terms)
-    assert torch.allclose(out.terms["preference"], terms.losses.mean())
+    assert torch.allclose(out.terms["preference"], terms.loss.losses.mean())
 
 
 def test_datamodule_and_memory_satisfy_the_protocols(tiny_policy):
