@@ -35,7 +35,7 @@ from benchmarks.results_io import write_results_json, write_results_text  # noqa
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import arithmetic_real  # noqa: E402
 from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
-from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
+from benchmarks.suites.synthetic import compat_report, fit_task, write_jsonl  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
@@ -99,15 +99,6 @@ def muscle_task(data: str, m_v1: Path, mask: str, args: argparse.Namespace) -> d
             "data": {"train": {"path": "json", "data_files": data}, **SHAPE}}
 
 
-def compat(old: Path, new: Path, spec: Path, out: Path) -> dict[str, Any]:
-    from lit_align.cli import main
-
-    if not out.is_file() and main(["compat", "--old", str(old), "--new", str(new), "--data", str(spec),
-                                   "--out", str(out)]) != 0:
-        raise RuntimeError(f"lit-align compat failed: {old} -> {new}")
-    return json.loads(out.read_text())
-
-
 def one_seed(seed: int, v2_base: Path, args: argparse.Namespace) -> dict[str, Any]:
     work = args.work / f"seed{seed}"
     data, spec = task_data(work, seed, args)
@@ -117,14 +108,14 @@ def one_seed(seed: int, v2_base: Path, args: argparse.Namespace) -> dict[str, An
     on_v2 = {"class_path": "hf", "init_args": {"name_or_path": str(v2_base)}}
     m_v2 = fit_task("task_v2", on_v2 | {"init_args": on_v2["init_args"] | {"lora": LORA}}, sft_task(data, args),
                     work / "v2", seed, args.epochs)
-    result: dict[str, Any] = {"seed": seed, "retrained": compat(m_v1, m_v2, spec, work / "compat_v2.json")}
+    result: dict[str, Any] = {"seed": seed, "retrained": compat_report(m_v1, m_v2, spec, work / "compat_v2.json")}
     from_a_v2 = on_v2 | {"init_args": on_v2["init_args"] | {"adapter": str(m_v2 / "adapter")}}
     for mask in args.masks:
         if mask != "argmax" and args.ablation_seeds is not None and seed not in args.ablation_seeds:
             continue
         m_c = fit_task(f"muscle_{mask}", from_a_v2, muscle_task(data, m_v1, mask, args), work / f"muscle_{mask}",
                        seed, args.muscle_epochs)
-        result[f"muscle_{mask}"] = compat(m_v1, m_c, spec, work / f"compat_muscle_{mask}.json")
+        result[f"muscle_{mask}"] = compat_report(m_v1, m_c, spec, work / f"compat_muscle_{mask}.json")
     result["minutes"] = round((time.perf_counter() - start) / 60, 1)  # this sitting's share (stages reused)
     return result
 

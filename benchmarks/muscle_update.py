@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
-from benchmarks.suites.synthetic import write_jsonl  # noqa: E402
+from benchmarks.suites.synthetic import compat_report, write_jsonl  # noqa: E402
 
 TASK_DOMAINS = ("colors", "keyword", "polite")
 SHIFTED = ("keyword", "polite")  # domains whose answers base v2's further training mostly gets wrong
@@ -117,14 +117,6 @@ def compat_data(work: Path, seed: int) -> Path:
     return path
 
 
-def compat(old: Path, new: Path, data: Path, out: Path) -> dict[str, Any]:
-    from lit_align.cli import main
-
-    if main(["compat", "--old", str(old), "--new", str(new), "--data", str(data), "--out", str(out)]) != 0:
-        raise RuntimeError("lit-align compat failed")
-    return json.loads(out.read_text())
-
-
 def one_seed(seed: int, base_v1: Path, args: argparse.Namespace) -> dict[str, Any]:
     from lit_align.data.synthetic import sft_examples
 
@@ -154,8 +146,8 @@ def one_seed(seed: int, base_v1: Path, args: argparse.Namespace) -> dict[str, An
         _fit(cfg, work / "v2.yaml")
     spec = compat_data(work, seed)
     m_v1 = v1_dir / "tasks" / "task" / "model"
-    retrained = compat(m_v1, v2_dir / "tasks" / "task" / "model", spec, work / "compat_v2.json")
-    muscle_report = compat(m_v1, v2_dir / "tasks" / "muscle" / "model", spec, work / "compat_muscle.json")
+    retrained = compat_report(m_v1, v2_dir / "tasks" / "task" / "model", spec, work / "compat_v2.json")
+    muscle_report = compat_report(m_v1, v2_dir / "tasks" / "muscle" / "model", spec, work / "compat_muscle.json")
     return {"seed": seed, "retrained": retrained, "muscle": muscle_report}
 
 

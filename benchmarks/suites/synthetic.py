@@ -94,6 +94,17 @@ def fit_task(name: str, model: dict[str, Any], task: dict[str, Any], out: Path, 
     return model_dir
 
 
+def compat_report(old: Path, new: Path, spec: Path, out: Path) -> dict[str, Any]:
+    """`lit-align compat` of two exported models on the splits in `spec`; the report at `out` is
+    reused when a previous sitting wrote it (the stages it compares are reused the same way)."""
+    from lit_align.cli import main
+
+    if not out.is_file() and main(["compat", "--old", str(old), "--new", str(new), "--data", str(spec),
+                                   "--out", str(out)]) != 0:
+        raise RuntimeError(f"lit-align compat failed: {old} -> {new}")
+    return json.loads(out.read_text())
+
+
 def base_sft_rows(domains: tuple[str, ...], n_per_domain: int, seed: int = 0) -> list[dict[str, Any]]:
     """SFT rows whose completions are good or bad answers at random: formats, not preferences."""
     rng = random.Random(seed)
