@@ -117,7 +117,7 @@ def one(name: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
 
     work = args.work / f"{name}-s{seed}"
     raw = feedback_config(name, seed, work, args.n)
-    # a report reads what the runs built: the build's hash covers absolute paths, which differ between checkouts
+    # a report reads what the runs built, without loading pi_0 to check the build
     report = json.loads((work / "data" / "report.json").read_text()) if args.report else \
         build_feedback_data(typed(raw), raw)
     result: dict[str, Any] = {"feedback": name, "seed": seed,

@@ -58,9 +58,21 @@ def load_feedback_config(path: str, overrides: list[str] | None = None) -> tuple
 
 
 def config_hash(raw: dict[str, Any]) -> str:
-    """What the data depends on: everything but where it is written and how it is judged."""
-    relevant = {k: v for k, v in raw.items() if k not in ("output_dir", "judge")}
+    """What the data depends on: everything but where it is written and how it is judged, with a
+    local file named in the config counted by its bytes, not its path (the same pool read from
+    another checkout reuses the build; an edited pool at the same path rebuilds it)."""
+    relevant = {k: _by_content(v) for k, v in raw.items() if k not in ("output_dir", "judge")}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _by_content(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _by_content(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_by_content(v) for v in value]
+    if isinstance(value, str) and value and Path(value).is_file():
+        return "sha256:" + hashlib.sha256(Path(value).read_bytes()).hexdigest()
+    return value
 
 
 def _out_of_scope(cfg: FeedbackDataConfig, generator: FeedbackGenerator, claimed: set[str]) -> list[str]:

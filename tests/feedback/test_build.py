@@ -56,6 +56,21 @@ def test_config_hash_ignores_where_data_goes_and_how_it_is_judged():
     assert config_hash(raw) != config_hash(raw | {"n_in": 5})
 
 
+def test_config_hash_counts_a_local_file_by_its_bytes_not_its_path(tmp_path):
+    first, second = tmp_path / "a" / "pool.jsonl", tmp_path / "b" / "pool.jsonl"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text('{"prompt": "What is rain?"}\n')
+
+    def raw(path):
+        return {"feedback": "f", "out_of_scope": {"path": "json", "data_files": [str(path)]}}
+
+    assert config_hash(raw(first)) == config_hash(raw(second))  # the same pool from another checkout
+    second.write_text('{"prompt": "What is snow?"}\n')
+    assert config_hash(raw(first)) != config_hash(raw(second))  # an edited pool rebuilds
+    assert config_hash({"feedback": "f", "model": "no/such/file"}) != config_hash({"feedback": "f", "model": "x"})
+
+
 def _build_through_the_stub(tmp_path, *, stub_revises: bool):
     """`feedback build` with the stub endpoint writing prompts (and revisions, when asked);
     returns the requests it received and the build report."""
