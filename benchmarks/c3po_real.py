@@ -7,6 +7,8 @@ pi_0 = SmolLM2 with the chat template, general prompts outside every scope and a
 (GENERAL_FILE) as out-of-scope prompts, a third of every scope held out. Three methods train one LoRA
 adapter each, same rows and budget:
   c3po  DPO on in-scope pairs + lambda_out NLL(out-of-scope) + lambda_near NLL(near-scope)
+        (c3po_anchored: both lambdas at --anchor-lambda, a variant that tests whether a stronger
+        anchor keeps the feedback out of the near scope; the paper's lambdas stay the headline)
   dpo   DPO on the in-scope pairs only (dpo_low_lr: the same at a quarter of the learning rate,
         a DPO baseline that does not collapse)
   sft   SFT on the revised in-scope answers
@@ -41,7 +43,7 @@ from benchmarks.suites.synthetic import fit_task  # noqa: E402
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
 SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 160, "max_prompt_length": 48}
-METHODS = ("c3po", "dpo", "dpo_low_lr", "sft", "in_context")
+METHODS = ("c3po", "c3po_anchored", "dpo", "dpo_low_lr", "sft", "in_context")
 BUILD_TOKENS = 48  # pi_0's answers in the data; the evaluation budget (--eval-tokens) must fit a revision
 WORK = REPO / "benchmarks" / ".cache" / "c3po_real"
 
@@ -76,7 +78,10 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
         init = {"beta": args.beta, "reference": "adapter", "optimizer": optimizer}
         if method == "c3po":
             init |= {"lambda_out": args.lambda_out, "lambda_near": args.lambda_near}
-        node = {"class_path": "dpo" if method == "dpo_low_lr" else method, "init_args": init}
+        if method == "c3po_anchored":
+            init |= {"lambda_out": args.anchor_lambda, "lambda_near": args.anchor_lambda}
+        class_path = {"dpo_low_lr": "dpo", "c3po_anchored": "c3po"}.get(method, method)
+        node = {"class_path": class_path, "init_args": init}
     return {"method": node, "data": {"train": {"path": "json", "data_files": train}, **SHAPE,
                                      "batch_size": args.batch_size}}
 
@@ -156,24 +161,26 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float)
     for r in runs:
         cells = [f"{r[m]['s_in']:.2f} / {r[m]['s_out']:.2f}" if m in r else "-" for m in METHODS]
         lines.append(f"| {r['feedback']} | {r['seed']} | {r['data']['train_rows']} | " + " | ".join(cells) + " |")
-    for baseline in ("dpo", "dpo_low_lr"):
-        lines += f3r_verdict([r for r in runs if "c3po" in r and baseline in r], baseline)
+    for method in ("c3po", "c3po_anchored"):
+        for baseline in ("dpo", "dpo_low_lr"):
+            lines += f3r_verdict([r for r in runs if method in r and baseline in r], method, baseline)
     return "\n".join(lines) + "\n"
 
 
-def f3r_verdict(both: list[dict[str, Any]], baseline: str) -> list[str]:
-    """C3PO's S_in and S_out as multiples of a DPO baseline's; undetermined where the baseline's is 0."""
+def f3r_verdict(both: list[dict[str, Any]], method: str, baseline: str) -> list[str]:
+    """A C3PO run's S_in and S_out as multiples of a DPO baseline's; undetermined where the baseline's is 0."""
     if not both:
         return []
     dpo_in, dpo_out = sum(r[baseline]["s_in"] for r in both), sum(r[baseline]["s_out"] for r in both)
-    c3po_in, c3po_out = sum(r["c3po"]["s_in"] for r in both), sum(r["c3po"]["s_out"] for r in both)
+    c3po_in, c3po_out = sum(r[method]["s_in"] for r in both), sum(r[method]["s_out"] for r in both)
     if dpo_in <= 0 or dpo_out <= 0:
-        return ["", f"F3r against {baseline} ({len(both)} runs): undetermined: its S_in is {dpo_in / len(both):.3f} "
-                f"and its S_out {dpo_out / len(both):.3f}, so C3PO's cannot be read as a share of them."]
+        return ["", f"F3r, {method} against {baseline} ({len(both)} runs): undetermined: its S_in is "
+                f"{dpo_in / len(both):.3f} and its S_out {dpo_out / len(both):.3f}, so {method}'s cannot be read as "
+                "a share of them."]
     s_in, s_out = c3po_in / dpo_in, c3po_out / dpo_out
     met = s_in >= 0.8 and s_out <= 0.5
-    return ["", f"F3r against {baseline} ({len(both)} runs): C3PO's S_in is {s_in:.2f}x its S_in (target >= 0.8), "
-            f"its S_out {s_out:.2f}x (target <= 0.5): {'met' if met else 'not met'}."]
+    return ["", f"F3r, {method} against {baseline} ({len(both)} runs): S_in {s_in:.2f}x the baseline's "
+            f"(target >= 0.8), S_out {s_out:.2f}x (target <= 0.5): {'met' if met else 'not met'}."]
 
 
 def main() -> None:
@@ -190,6 +197,7 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--lambda-out", type=float, default=0.2)
     parser.add_argument("--lambda-near", type=float, default=0.1)
+    parser.add_argument("--anchor-lambda", type=float, default=1.0, help="c3po_anchored's lambda_out and lambda_near")
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--name", default="c3po_real")
     parser.add_argument("--report", action="store_true",
