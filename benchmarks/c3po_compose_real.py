@@ -3,7 +3,8 @@
 Per seed whose four feedbacks `benchmarks/c3po_real.py` has trained: `lit-align compose` adds the
 four C3PO LoRA adapters' deltas to pi_0 (weights 1, the paper's phi' = phi_1 + phi_2 + ...), and the
 composed model answers every feedback's held-out prompts. A feedback survives when the composed
-model keeps at least 80% of its own adapter's S_in (the rule is fixed here, before the runs).
+model keeps at least 80% of its own adapter's S_in (the rule is fixed here, before the runs). Both
+are scored with the same answer budget (--eval-tokens, the study's).
 Results: benchmarks/results/c3po_compose_real.{json,md}.
 
     python benchmarks/c3po_compose_real.py [--seeds 0 1 2] [--work benchmarks/.cache/c3po_real]
@@ -21,7 +22,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.c3po_real import WORK, feedback_config  # noqa: E402
+from benchmarks.c3po_real import WORK, evaluation_config, feedback_config  # noqa: E402
 from benchmarks.c3po_suite import score  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS  # noqa: E402
@@ -38,7 +39,7 @@ def pi0_dir() -> Path:
     return cached_model_dir(resolve_gguf("smollm2-135m-instruct"), default_cache_root())
 
 
-def compose_seed(seed: int, work: Path, n: int) -> dict[str, Any] | None:
+def compose_seed(seed: int, work: Path, n: int, eval_tokens: int) -> dict[str, Any] | None:
     from lit_align.cli import main
 
     runs = {f.name: work / f"{f.name}-s{seed}" for f in FEEDBACKS}
@@ -46,17 +47,18 @@ def compose_seed(seed: int, work: Path, n: int) -> dict[str, Any] | None:
     if not all((run / "c3po-score.json").is_file() for run in runs.values()):
         return None  # this seed's four C3PO runs are not all finished
     cached = work / f"composed-s{seed}.json"
-    if cached.is_file():
+    if cached.is_file() and json.loads(cached.read_text()).get("eval_tokens") == eval_tokens:
         return json.loads(cached.read_text())
     composed = work / f"composed-s{seed}"
     if not (composed / "config.json").is_file():
         args = ["compose", "--base", str(pi0_dir()), "--updates", *map(str, adapters), "--out", str(composed)]
         if main(args) != 0:
             raise RuntimeError(f"lit-align compose failed for seed {seed}")
-    result: dict[str, Any] = {"seed": seed, "probe_exact": model_exact_rate(composed), "feedbacks": {}}
+    result: dict[str, Any] = {"seed": seed, "eval_tokens": eval_tokens, "probe_exact": model_exact_rate(composed),
+                              "feedbacks": {}}
     for name, run in runs.items():
         alone = json.loads((run / "c3po-score.json").read_text())
-        together = score(feedback_config(name, seed, run, n), composed)
+        together = score(evaluation_config(feedback_config(name, seed, run, n), eval_tokens), composed)
         kept = together["s_in"] / alone["s_in"] if alone["s_in"] > 0 else None
         result["feedbacks"][name] = {"alone": alone, "composed": together, "s_in_kept": kept,
                                      "survives": kept is not None and kept >= SURVIVES}
@@ -67,7 +69,8 @@ def compose_seed(seed: int, work: Path, n: int) -> dict[str, Any] | None:
 def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     lines = [f"# C3PO adapters composed with `lit-align compose` ({meta['date']}, {meta['machine']})", "",
              "Per seed, the four feedbacks' C3PO adapters (benchmarks/c3po_real.py) added to pi_0 with weight 1. "
-             f"A feedback survives when the composed model keeps >= {SURVIVES:.0%} of its own adapter's S_in.", "",
+             f"A feedback survives when the composed model keeps >= {SURVIVES:.0%} of its own adapter's S_in; both "
+             f"answer in {meta['args']['eval_tokens']} greedy tokens.", "",
              "| seed | feedback | S_in alone | S_in composed | kept | S_out alone | S_out composed | survives |",
              "|---|---|---|---|---|---|---|---|"]
     for run in runs:
@@ -88,12 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n", type=int, default=24, help="the --n benchmarks/c3po_real.py ran with")
+    parser.add_argument("--eval-tokens", type=int, default=80, help="c3po_real.py's --eval-tokens")
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--name", default="c3po_compose_real")
     args = parser.parse_args()
     import torch
 
-    runs = [r for seed in args.seeds if (r := compose_seed(seed, args.work, args.n)) is not None]
+    runs = [r for seed in args.seeds if (r := compose_seed(seed, args.work, args.n, args.eval_tokens)) is not None]
     if not runs:
         raise SystemExit(f"no seed has all four C3PO runs finished under {args.work}; run benchmarks/c3po_real.py")
     meta = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, 2 CPU cores, torch "
