@@ -33,7 +33,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from benchmarks.c3po_suite import score, typed  # noqa: E402
+from benchmarks.c3po_suite import report_scores, score, typed  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS, GENERAL_FILE  # noqa: E402
@@ -106,9 +106,7 @@ def run_method(method: str, raw: dict[str, Any], work: Path, seed: int, args: ar
     start = time.perf_counter()
     evaluation = evaluation_config(raw, args.eval_tokens)
     if method == "in_context":
-        report = evaluate_model(typed(evaluation), None, in_context=True)
-        scores = {k: report[k] for k in ("s_in", "s_out", "s_overall")} | {
-            "changed_in": report["scopes"]["in"]["changed"]}
+        scores = report_scores(evaluate_model(typed(evaluation), None, in_context=True))
         return scores | {"probe_exact": None, "seconds": round(time.perf_counter() - start, 1)}
     model_dir = fit_task(method, GGUF | {"init_args": GGUF["init_args"] | {"lora": LORA}},
                          method_task(method, work / "data", args), work / method, seed, args.epochs)
@@ -141,14 +139,16 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float)
              f"Settings: {meta['args']}; pi_0 probe exact {pi0_probe:.3f}.", "",
              "Drift: chosen / rejected log-likelihood minus pi_0's at the last training step (nats, mean over runs; "
              "both falling far is likelihood displacement).", "",
-             "| method | runs | S_in | S_out | S_overall | changed in scope | probe exact | drift chosen / rejected |",
-             "|---|---|---|---|---|---|---|---|"]
+             "S_out pools S_near (similar prompts the rule must not touch) and S_outside (general prompts).", "",
+             "| method | runs | S_in | S_out | S_near | S_outside | S_overall | changed in scope | probe exact "
+             "| drift chosen / rejected |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for method in METHODS:
         got = [r[method] for r in runs if method in r]
         if not got:
             continue
         cells = []
-        for key in ("s_in", "s_out", "s_overall", "changed_in", "probe_exact"):
+        for key in ("s_in", "s_out", "s_near", "s_outside", "s_overall", "changed_in", "probe_exact"):
             values = [g[key] for g in got if g.get(key) is not None]
             mean, half = ci95(values) if values else (None, None)
             cells.append("-" if mean is None else f"{mean:.3f} +- {half:.3f}" if len(values) > 1 else f"{mean:.3f}")

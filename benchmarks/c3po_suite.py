@@ -83,7 +83,12 @@ def typed(raw: dict[str, Any]) -> Any:
 def score(cfg_raw: dict[str, Any], model_dir: Path) -> dict[str, Any]:
     from lit_align.feedback.build import evaluate_model
 
-    report = evaluate_model(typed(cfg_raw), str(model_dir))
+    return report_scores(evaluate_model(typed(cfg_raw), str(model_dir)))
+
+
+def report_scores(report: dict[str, Any]) -> dict[str, Any]:
+    """The scores a study keeps from `evaluate_model`'s report: S_in, S_out (and its near- and
+    out-of-scope parts), S_overall and the judge-free changed rates."""
     return {k: report[k] for k in ("s_in", "s_out", "s_overall")} | {
         "s_near": report["scopes"]["near"]["mean_abs_score"], "s_outside": report["scopes"]["out"]["mean_abs_score"],
         "changed_in": report["scopes"]["in"]["changed"],
