@@ -28,6 +28,7 @@ from lit_align.feedback.dataset import Answered, FeedbackGenerator, pack_feedbac
 from lit_align.feedback.llm_generator import LLMFeedbackGenerator
 from lit_align.generation import Sampling, policy_answerer
 from lit_align.io import atomic_write_json, atomic_write_text
+from lit_align.model_cache import file_sha256
 
 
 @dataclass
@@ -70,9 +71,17 @@ def _by_content(value: Any) -> Any:
         return {k: _by_content(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_by_content(v) for v in value]
-    if isinstance(value, str) and value and Path(value).is_file():
-        return "sha256:" + hashlib.sha256(Path(value).read_bytes()).hexdigest()
+    if isinstance(value, str) and _is_local_file(value):
+        return "sha256:" + file_sha256(Path(value))
     return value
+
+
+def _is_local_file(value: str) -> bool:
+    """Whether a config string names a file here; a feedback sentence too long to be a path is not one."""
+    try:
+        return bool(value) and Path(value).is_file()
+    except OSError:  # e.g. ENAMETOOLONG
+        return False
 
 
 def _out_of_scope(cfg: FeedbackDataConfig, generator: FeedbackGenerator, claimed: set[str]) -> list[str]:

@@ -69,6 +69,8 @@ def test_config_hash_counts_a_local_file_by_its_bytes_not_its_path(tmp_path):
     second.write_text('{"prompt": "What is snow?"}\n')
     assert config_hash(raw(first)) != config_hash(raw(second))  # an edited pool rebuilds
     assert config_hash({"feedback": "f", "model": "no/such/file"}) != config_hash({"feedback": "f", "model": "x"})
+    long_feedback = "Answer every question about animals " * 10  # longer than a file name may be
+    assert config_hash({"feedback": long_feedback}) != config_hash({"feedback": long_feedback + "!"})
 
 
 def _build_through_the_stub(tmp_path, *, stub_revises: bool):
