@@ -53,6 +53,7 @@ class PairTerms(NamedTuple):
     loss: PreferenceLossOutput
     reference: tuple[torch.Tensor, torch.Tensor] | None
 
+
 class DPOModule(AlignmentModule):
     """Direct preference optimisation over `prompt/chosen/rejected` pairs.
 
