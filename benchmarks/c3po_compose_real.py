@@ -47,8 +47,9 @@ def compose_seed(seed: int, work: Path, n: int, eval_tokens: int) -> dict[str, A
     if not all((run / "c3po-score.json").is_file() for run in runs.values()):
         return None  # this seed's four C3PO runs are not all finished
     cached = work / f"composed-s{seed}.json"
-    if cached.is_file() and json.loads(cached.read_text()).get("eval_tokens") == eval_tokens:
-        return json.loads(cached.read_text())
+    earlier = json.loads(cached.read_text()) if cached.is_file() else {}
+    if earlier.get("eval_tokens") == eval_tokens:  # scored in another budget: score again
+        return earlier
     composed = work / f"composed-s{seed}"
     if not (composed / "config.json").is_file():
         args = ["compose", "--base", str(pi0_dir()), "--updates", *map(str, adapters), "--out", str(composed)]
