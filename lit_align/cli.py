@@ -8,15 +8,16 @@ User errors exit with code 2 and a one-line message (the traceback only with
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lit_align.continual.interrupt import Interrupted
+from lit_align.continual.interrupt import Interrupted, exit_code
 from lit_align.errors import UserError
 
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 def _load(args: argparse.Namespace) -> dict[str, Any]:
@@ -323,12 +324,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lit_align.quiet import quiet_output
 
         quiet_output()
+    previous = _terminate_like_interrupt()
     try:
         return args.func(args)
-    except (KeyboardInterrupt, Interrupted):
-        print(f"lit-align {args.command}: interrupted; completed tasks stay committed: run the same command "
-              f"to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        named = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+        print(f"lit-align {args.command}: interrupted{named}; completed tasks stay committed: run the same "
+              f"command to resume", file=sys.stderr, flush=True)
+        return exit_code(signum)
     except UserError as exc:
         if args.debug:
             raise
@@ -336,7 +340,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"lit-align {args.command}: error: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def _terminate_like_interrupt() -> object | None:
+    """Outside a run's own handler (which lets the training step finish), SIGTERM stops a command
+    as Ctrl-C does: one line and exit 143, never a silent death. Returns the handler it replaced."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupted)
+
+
+def run() -> None:
+    """The console script. After an interrupt everything is committed (atomically) and the
+    lock released, so the process leaves at once: interpreter shutdown after a large model
+    (native frees, gc of millions of tensors) took over a minute and delays a scheduler."""
+    code = main()
+    if code in (exit_code(signal.SIGINT), exit_code(signal.SIGTERM)):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,14 +24,18 @@ class Sampling:
     batch_size: int = 16
 
 
-def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings, seed: int) -> list[str]:
+Progress = Callable[[int, int], None]  # called after each batch: (answers finished, tokens generated)
+
+
+def generate(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings, seed: int,
+             progress: Progress | None = None) -> list[str]:
     """Batched, seeded generation from left-padded prompts; returns the new text only."""
-    return generate_with_stops(model, tokenizer, prompts, cfg, seed)[0]
+    return generate_with_stops(model, tokenizer, prompts, cfg, seed, progress)[0]
 
 
 @torch.no_grad()
 def generate_with_stops(model: Any, tokenizer: Any, prompts: list[str], cfg: SamplingSettings,
-                        seed: int) -> tuple[list[str], list[bool]]:
+                        seed: int, progress: Progress | None = None) -> tuple[list[str], list[bool]]:
     """As `generate`, plus whether each answer ran into `max_new_tokens` without an end token
     (a cut answer may score differently from the one the model would have finished)."""
     side = tokenizer.padding_side
@@ -54,6 +59,8 @@ def generate_with_stops(model: Any, tokenizer: Any, prompts: list[str], cfg: Sam
             outputs += [t.strip() for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
             ended = (new == tokenizer.eos_token_id) | (new == tokenizer.pad_token_id)
             cut += (~ended.any(dim=1) & (new.shape[1] >= cfg.max_new_tokens)).tolist()
+            if progress is not None:
+                progress(len(new), int((~ended).sum()))
         torch.random.set_rng_state(generator_state)
     finally:
         tokenizer.padding_side = side

@@ -22,8 +22,10 @@ _ENV = {
 ADVERTS = ("litlogger",)  # dropped wherever they appear in a line, on every run, --verbose or not
 DEVICE_AND_LOOP_LINES = ("💡 Tip", "GPU available", "TPU available", "HPU available", "You are using a CUDA device",
                          "`Trainer.fit` stopped", "Loading `train_dataloader` to estimate")
+# "[rank: 0] Received SIGTERM: 15": lit-align says what it does about the signal in its own line
+SIGNAL_LINES = ("Received SIGTERM", "Bypassing SIGTERM")
 _LIGHTNING_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
-                      "lightning.pytorch.accelerators.cuda")
+                      "lightning.pytorch.accelerators.cuda", "lightning.pytorch.trainer.connectors.signal_connector")
 _DEPENDENCIES = r"(lightning|pytorch_lightning|lightning_fabric|transformers|peft|torch|datasets|deepspeed|mlflow)"
 
 
@@ -53,6 +55,7 @@ def quiet_output() -> None:
         os.environ.setdefault(key, value)
     drop_lightning_lines(substrings=ADVERTS)  # the same filter the runner installs: a no-op after it
     drop_lightning_lines(prefixes=DEVICE_AND_LOOP_LINES)
+    drop_lightning_lines(substrings=SIGNAL_LINES)
     for name in ("mlflow", "alembic"):  # database-creation INFO lines of the local store
         logging.getLogger(name).setLevel(logging.WARNING)
     for category in (UserWarning, FutureWarning, DeprecationWarning):

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from lit_align.config.continual import ProbeConfig
-from lit_align.generation import Sampling, generate
+from lit_align.generation import Progress, Sampling, generate
 
 log = logging.getLogger(__name__)
 
@@ -88,23 +88,25 @@ class GeneralProbe:
         self.reference_answers: list[str] = []
         self.baseline: dict[str, Any] = {}
 
-    def _measure(self, policy: Any, replies: list[str] | None = None) -> dict[str, Any]:
+    def _measure(self, policy: Any, replies: list[str] | None = None, progress: Progress | None = None
+                 ) -> dict[str, Any]:
         if replies is None:
-            replies = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed)
+            replies = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed, progress)
         hits = [contains_answer(r, a) for r, a in zip(replies, self.accepted, strict=True) if a is not None]
         logps = answer_logprobs(policy.model, policy.tokenizer, self.prompts, self.reference_answers,
                                 self.cfg.batch_size)
         return {"exact": sum(hits) / len(hits) if hits else None, "answer_logprob": sum(logps) / len(logps),
                 "replies": replies}
 
-    def set_reference(self, policy: Any) -> dict[str, Any]:
-        self.reference_answers = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed)
+    def set_reference(self, policy: Any, progress: Progress | None = None) -> dict[str, Any]:
+        self.reference_answers = generate(policy.model, policy.tokenizer, self.prompts, self.sampling, self.seed,
+                                          progress)
         # the untuned model's greedy replies are its baseline replies too: generated once
         self.baseline = self._measure(policy, replies=self.reference_answers)
         return self.baseline
 
-    def measure(self, policy: Any, task: str) -> dict[str, Any]:
-        result = self._measure(policy)
+    def measure(self, policy: Any, task: str, progress: Progress | None = None) -> dict[str, Any]:
+        result = self._measure(policy, progress=progress)
         drop = self.relative_drop(result)
         if drop is not None and drop > self.cfg.warn_drop:
             log.warning("general probe: exact answers fell %.0f%% after task %r (%.3f -> %.3f), beyond "

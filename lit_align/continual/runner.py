@@ -99,7 +99,8 @@ class TaskSequenceRunner:
         if "callbacks" not in kwargs:
             from lit_align.continual.progress import progress_callbacks
 
-            kwargs["callbacks"], kwargs["enable_progress_bar"] = progress_callbacks(kwargs, task.name)
+            kwargs["callbacks"], kwargs["enable_progress_bar"] = progress_callbacks(
+                kwargs, task.name, interrupted=lambda: self.stop.requested)
         return kwargs
 
     def _build_module(self, task: TaskConfig, index: int, policy: Any) -> Any:
@@ -108,6 +109,7 @@ class TaskSequenceRunner:
         module = task.method.instantiate(policy=policy)
         if not isinstance(module, AlignmentModule):
             raise ConfigError(f"sequence[{index}].method: {task.method.class_path} is not an AlignmentModule")
+        module.task_name = task.name
         return module
 
     def _build_initial_model(self) -> Any:
@@ -144,6 +146,7 @@ class TaskSequenceRunner:
         import lightning as L
 
         from lit_align.continual.display import SequenceDisplay
+        from lit_align.continual.eval_progress import EvalProgress
         from lit_align.continual.evaluation import build_eval_splits
         from lit_align.continual.memory import ReplayMemory
         from lit_align.tracking.mlflow import SequenceTracker
@@ -169,7 +172,7 @@ class TaskSequenceRunner:
             atomic_write_json(contained(self.output_dir, "trainable.json"), trainable)
         display.trainable(trainable)
         splits = build_eval_splits(cfg, policy.tokenizer)
-        scoring = SequenceScorer(cfg, policy, splits)
+        scoring = SequenceScorer(cfg, policy, splits, EvalProgress(enabled=main))
         parts = SequenceParts(policy=policy, memory=ReplayMemory(cfg.memory, seed=cfg.seed), scoring=scoring,
                               tracker=tracker)
         if state.checkpoint is not None:
@@ -239,9 +242,9 @@ class TaskSequenceRunner:
             self.stop.trainer = trainer
             try:
                 trainer.fit(module, datamodule=dm)
-            except SystemExit:  # Lightning exits on a second Ctrl-C inside fit
+            except SystemExit:  # Lightning exits on a second Ctrl-C inside fit, and on SIGTERM with code 0
                 if self.stop.requested:
-                    raise Interrupted from None
+                    raise Interrupted(self.stop.signum) from None
                 raise
             finally:
                 self.stop.trainer = None

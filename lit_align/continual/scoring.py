@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from lit_align.config.schema import RunConfig
+from lit_align.continual.eval_progress import EvalProgress
 from lit_align.continual.evaluation import EvalSplit, cache_initial, margins, split_score
 from lit_align.continual.results import sequence_report
 from lit_align.data.collate import Collator
@@ -23,8 +24,10 @@ class SequenceScorer:
     """Per-example margins of the policy on every eval split against a fixed reference:
     the initial model, or the policy right after `evaluation.reference_task`."""
 
-    def __init__(self, cfg: RunConfig, policy: Any, splits: list[EvalSplit]) -> None:
+    def __init__(self, cfg: RunConfig, policy: Any, splits: list[EvalSplit], progress: EvalProgress | None = None
+                 ) -> None:
         self.cfg = cfg
+        self.progress = progress or EvalProgress(enabled=False)
         self.policy = policy
         self.splits = splits
         self.collator = Collator(kind="preference", pad_id=policy.tokenizer.pad_token_id)
@@ -49,7 +52,23 @@ class SequenceScorer:
     def _margins(self) -> dict[str, list[float]]:
         size = self.cfg.evaluation.batch_size
         device = next(self.policy.model.parameters()).device
-        return {s.name: margins(self.policy.model, s, self.collator, size, device) for s in self.splits}
+        out = {}
+        with self.progress.phase("pairwise log-probs", sum(len(s.columns["row"]) for s in self.splits), "pairs") as tick:
+            for s in self.splits:
+                out[s.name] = margins(self.policy.model, s, self.collator, size, device)
+                tick(len(out[s.name]), 0)
+        return out
+
+    def _plan(self) -> str:
+        """What one evaluation round scores, in words (the round's first line)."""
+        parts = [f"{len(self.splits)} split(s), {sum(len(s.columns['row']) for s in self.splits)} pairs"] \
+            if self.splits else []
+        if self.generation is not None:
+            answers = sum(len(s.prompts[: self.generation.num_prompts]) for s in self.splits)
+            parts.append(f"{answers} generated answers")
+        if self.probe is not None:
+            parts.append(f"probe of {len(self.probe.prompts)} prompts")
+        return ", ".join(parts)
 
     def _generated_scores(self) -> dict[str, list[float]]:
         """Gold scores of the policy's answers to the first prompts of every split; answers the
@@ -58,8 +77,9 @@ class SequenceScorer:
         scores, counts = {}, {}
         for split in self.splits:
             prompts = split.prompts[: self.generation.num_prompts]
-            answers, cut = generate_with_stops(self.policy.model, self.policy.tokenizer, prompts, self.generation,
-                                               self.cfg.seed)
+            with self.progress.phase(f"answers on {split.name}", len(prompts), "answers") as tick:
+                answers, cut = generate_with_stops(self.policy.model, self.policy.tokenizer, prompts,
+                                                   self.generation, self.cfg.seed, tick)
             scores[split.name] = score_tolerantly(self.gold_scorer, split.name, prompts, answers)
             counts[split.name] = {"unscored": sum(math.isnan(v) for v in scores[split.name]),
                                   "hit_token_limit": sum(cut)}
@@ -70,12 +90,17 @@ class SequenceScorer:
         """The current policy becomes the fixed reference every later score is relative to."""
         start = time.perf_counter()
         device = next(self.policy.model.parameters()).device
-        cache_initial(self.policy.model, self.splits, self.collator, self.cfg.evaluation.batch_size, device)
-        self.baseline = self._margins()
-        if self.generation is not None:
-            self.generated_baseline = self._generated_scores()
-        if self.probe is not None:
-            self.probe.set_reference(self.policy)
+        with self.progress.round("reference model", self._plan()):
+            with self.progress.phase("reference log-probs", sum(len(s.columns["row"]) for s in self.splits),
+                                     "pairs") as tick:
+                cache_initial(self.policy.model, self.splits, self.collator, self.cfg.evaluation.batch_size, device)
+                tick(sum(len(s.columns["row"]) for s in self.splits), 0)
+            self.baseline = self._margins()
+            if self.generation is not None:
+                self.generated_baseline = self._generated_scores()
+            if self.probe is not None:
+                with self.progress.phase("probe answers", len(self.probe.prompts), "answers") as tick:
+                    self.probe.set_reference(self.policy, tick)
         self.reference_set = True
         self.setup_seconds += time.perf_counter() - start
 
@@ -84,6 +109,10 @@ class SequenceScorer:
             if name == self.cfg.evaluation.reference_task:
                 self.set_reference()
             return {}
+        with self.progress.round(f"after {name}", self._plan()):
+            return self._score_after(name)
+
+    def _score_after(self, name: str) -> dict[str, float]:
         self.task_names.append(name)
         self.margins_after.append(self._margins())
         scores = {f"eval/{s}": split_score(m) for s, m in self.margins_after[-1].items()}
@@ -91,7 +120,8 @@ class SequenceScorer:
             self.generated_after.append(self._generated_scores())
             scores |= {f"eval_generated/{s}": sum(v) / len(v) for s, v in self.generated_after[-1].items()}
         if self.probe is not None:
-            measured = self.probe.measure(self.policy, name)
+            with self.progress.phase("probe answers", len(self.probe.prompts), "answers") as tick:
+                measured = self.probe.measure(self.policy, name, tick)
             self.probe_after.append(measured)
             scores |= {f"probe/{k}": v for k, v in self._probe_numbers(measured).items() if v is not None}
         return scores

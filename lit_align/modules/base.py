@@ -62,6 +62,7 @@ class AlignmentModule(L.LightningModule):
 
     def __init__(self, *, policy: Policy, optimizer: OptimizerConfig | None = None) -> None:
         super().__init__()
+        self.task_name: str | None = None  # the task this module trains, set by the runner: names it in warnings
         self.policy = policy
         self.model = policy.model  # registered as a submodule: devices, checkpoints, strategies
         self.optimizer_config = optimizer or OptimizerConfig()

@@ -234,7 +234,8 @@ class DPOModule(AlignmentModule):
             return
         chosen, rejected = chosen_sum / pairs, rejected_sum / pairs
         if chosen < -self.displacement_warn_nats and rejected < -self.displacement_warn_nats:
-            log.warning("likelihood displacement in epoch %d: chosen log-likelihood fell %.1f nats and rejected "
-                        "%.1f nats on average since the task start (warn at %.1f); the margin grows while the "
-                        "preferred answers get less likely: lower the learning rate or beta's strength, or add "
-                        "sft_weight (RPO)", self.current_epoch, -chosen, -rejected, self.displacement_warn_nats)
+            log.warning("task %r: likelihood displacement in epoch %d: chosen log-likelihood fell %.1f nats and "
+                        "rejected %.1f nats on average since the task start (method.init_args."
+                        "displacement_warn_nats %.1f); the margin grows while the preferred answers get less "
+                        "likely: lower the learning rate or beta, or add sft_weight (RPO)", self.task_name or "?",
+                        self.current_epoch, -chosen, -rejected, self.displacement_warn_nats)

@@ -7,6 +7,7 @@ per-example margins (numpy only, not lit-align's metric functions).
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -20,8 +21,25 @@ pytestmark = pytest.mark.integration
 DOMAINS = ["polite", "colors", "short"]
 
 
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 @pytest.fixture(scope="module")
-def quickstart_run(tmp_path_factory):
+def quickstart_warnings():
+    handler = _Warnings()
+    logging.getLogger("lit_align").addHandler(handler)
+    yield handler.lines
+    logging.getLogger("lit_align").removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory, quickstart_warnings):
     root = tmp_path_factory.mktemp("qs")
     shutil.copytree(REPO / "benchmarks" / "data", root / "benchmarks" / "data")
     out = root / "run"
@@ -32,6 +50,13 @@ def quickstart_run(tmp_path_factory):
     ])
     assert code == 0
     return out
+
+
+def test_the_shipped_recipe_warns_of_nothing(quickstart_run, quickstart_warnings):
+    """A newcomer's first run must not tell them to change the shipped recipe: its DPO tasks carry
+    the RPO term, so the chosen answers do not lose likelihood while the margin grows (before, every
+    task but colors warned of likelihood displacement)."""
+    assert [w for w in quickstart_warnings if "likelihood displacement" in w] == []
 
 
 def _score(margins):
@@ -109,4 +134,8 @@ def test_export_loads_and_evaluate_scores_it(quickstart_run):
                  str(model_dir), f"output_dir={out}", f"vars.data_dir={data}"])
     assert code == 0
     report = json.loads((out / "evaluation.json").read_text())
-    assert report["tasks"]["short"]["val/accuracy"] > 0.8
+    # `evaluate` measures against the configured model, here the random-init tiny model (the run's
+    # matrix uses the SFT model). Against it the RPO term raises both answers' likelihood, so the
+    # implicit-reward accuracy is lower than the matrix's: polite 1.00, short 0.75 with sft_weight 0.5
+    assert report["tasks"]["polite"]["val/accuracy"] > 0.9
+    assert report["tasks"]["short"]["val/accuracy"] > 0.7

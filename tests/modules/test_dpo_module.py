@@ -107,6 +107,7 @@ def test_likelihood_displacement_is_logged_and_warned(tiny_policy, pref_rows, ca
     from lit_align.modules.base import TaskContext
 
     module = DPOModule(policy=tiny_policy, optimizer=OptimizerConfig(lr=1e-12, warmup_steps=0))  # weights stay put
+    module.task_name = "polite"  # as the runner sets it: the warning names the task
     dm = datamodule_for(module, pref_rows)
     module.on_task_start(TaskContext(name="t", index=0, datamodule=dm))
     dm.add_columns("train", {c: [v + shift for v in dm.train_set[c]] for c in REF_COLUMNS})
@@ -116,7 +117,8 @@ def test_likelihood_displacement_is_logged_and_warned(tiny_policy, pref_rows, ca
         trainer.fit(module, datamodule=dm)
     assert trainer.callback_metrics["train/chosen_logratio"].item() == pytest.approx(-shift, abs=1e-3)
     assert trainer.callback_metrics["train/rejected_logratio"].item() == pytest.approx(-shift, abs=1e-3)
-    assert ("likelihood displacement in epoch 0: chosen log-likelihood fell 8.0 nats" in caplog.text) is warned
+    assert ("task 'polite': likelihood displacement in epoch 0: chosen log-likelihood fell 8.0 nats"
+            in caplog.text) is warned
 
 
 @pytest.mark.parametrize("mode", ["adapter", "frozen_copy"])
