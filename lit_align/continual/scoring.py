@@ -53,7 +53,8 @@ class SequenceScorer:
         size = self.cfg.evaluation.batch_size
         device = next(self.policy.model.parameters()).device
         out = {}
-        with self.progress.phase("pairwise log-probs", sum(len(s.columns["row"]) for s in self.splits), "pairs") as tick:
+        pairs = sum(len(s.columns["row"]) for s in self.splits)
+        with self.progress.phase("pairwise log-probs", pairs, "pairs") as tick:
             for s in self.splits:
                 out[s.name] = margins(self.policy.model, s, self.collator, size, device)
                 tick(len(out[s.name]), 0)
