@@ -25,10 +25,15 @@ class ResponseScorer:
 def score_tolerantly(scorer: Any, split: str, prompts: list[str], answers: list[str]) -> list[float]:
     """The scorer's scores; when it raises, each answer alone, NaN for those it still fails on
     (a judge's error on one odd answer must not end a run that has trained for hours)."""
+    from lit_align.contracts import expect_scores, qualified_name
+
+    owner = f"{qualified_name(type(scorer))}.score"
     try:
-        return [float(x) for x in scorer.score(split, prompts, answers)]
+        returned = scorer.score(split, prompts, answers)
     except Exception as error:  # noqa: BLE001 - any scorer, any failure: fall back per answer
         first = error
+    else:  # a scorer that returns the wrong shape is broken for every answer: say so, never score NaN silently
+        return expect_scores(returned, len(answers), owner) or []
     scores = []
     for prompt, answer in zip(prompts, answers, strict=True):
         try:

@@ -9,13 +9,17 @@ re-tokenisation. The memory saves to JSON: nothing is ever unpickled.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from pathlib import Path
 from typing import Any
 
 from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory_policies import SCORE_KEY, MemoryPolicy, Row
+from lit_align.contracts import ExtensionError, describe, qualified_name
 from lit_align.io import atomic_write_json
+
+log = logging.getLogger(__name__)
 
 
 def _budget(config: MemoryConfig, n_rows: int) -> int:
@@ -46,15 +50,23 @@ class ReplayMemory:
             return
         if scores is not None:
             if len(scores) != len(rows):
-                raise ValueError(f"{len(scores)} memory scores for {len(rows)} rows of task {task!r}")
+                raise ExtensionError(f"{len(scores)} memory scores for {len(rows)} rows of task {task!r}; "
+                                     f"select_for_memory must score every row of the task")
             rows = [r | {SCORE_KEY: float(s)} for r, s in zip(rows, scores, strict=True)]
         elif self.policy.needs_scores:
-            raise ValueError(
+            raise ExtensionError(
                 f"memory.policy {type(self.policy).__name__} needs per-row scores, but this method's "
                 "select_for_memory returned none; use policy 'balanced' or a method that scores rows"
             )
-        self.policy.add(task, rows, budget=_budget(self.config, len(rows)), capacity=self.config.capacity,
-                        rng=self.rng)
+        budget = _budget(self.config, len(rows))
+        returned = self.policy.add(task, rows, budget=budget, capacity=self.config.capacity, rng=self.rng)
+        owner = f"{qualified_name(type(self.policy))}.add"
+        if returned is not None:
+            raise ExtensionError(f"{owner} returned {describe(returned)}; it must store the rows it keeps in "
+                                 f"self.rows_by_task[task] and return None")
+        if budget > 0 and not self.policy.rows_by_task.get(task):
+            log.warning("replay memory: task %r kept 0 of its %d rows although memory.per_task allows %d; "
+                        "check %s (it must store rows in self.rows_by_task[task])", task, len(rows), budget, owner)
 
     def rows(self, task: str | None = None) -> list[Row]:
         if task is not None:

@@ -27,6 +27,7 @@ from lit_align.continual.lock import OutputDirLock
 from lit_align.continual.paths import contained
 from lit_align.continual.results import scalar_metrics
 from lit_align.continual.scoring import SequenceScorer
+from lit_align.contracts import expect_scores, qualified_name
 from lit_align.errors import ConfigError
 from lit_align.io import atomic_write_json
 from lit_align.quiet import ADVERTS, drop_lightning_lines
@@ -253,7 +254,8 @@ class TaskSequenceRunner:
             parts.scoring.policy = parts.policy
         with timed(seconds, "method_end"):
             parts.method_state = module.on_task_end(context)
-            scores = module.select_for_memory(context)
+            scores = expect_scores(module.select_for_memory(context), len(dm.own_train_set),
+                                   f"{qualified_name(type(module))}.select_for_memory")
             if parts.memory.config.enabled:  # materialise the task's rows only when a memory keeps some
                 parts.memory.add(task.name, [row | {"task": task.name} for row in dm.own_rows()], scores)
         with timed(seconds, "evaluation"):

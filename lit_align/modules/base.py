@@ -18,6 +18,7 @@ import lightning as L
 import torch
 import torchmetrics
 
+from lit_align.contracts import expect_instance, qualified_name
 from lit_align.data.records import RecordKind
 from lit_align.errors import TrainingError
 from lit_align.models import Policy
@@ -115,9 +116,14 @@ class AlignmentModule(L.LightningModule):
         for name, value in {**out.terms, **out.metrics}.items():
             self.log(f"train/{name}", value.detach().float(), batch_size=batch_size)
 
+    def _loss(self, batch: dict[str, torch.Tensor]) -> LossOutput:
+        """`compute_loss`, held to its contract (a bare tensor, Lightning's habit, is named here)."""
+        return expect_instance(self.compute_loss(batch), LossOutput, f"{qualified_name(type(self))}.compute_loss",
+                               "LossOutput(loss, terms, metrics) from lit_align.modules.base")
+
     @final
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        out = self.compute_loss(batch)
+        out = self._loss(batch)
         extra = self.regularization(batch)
         if extra:
             out = LossOutput(out.loss + sum(extra.values()), {**out.terms, **extra}, out.metrics)
@@ -128,7 +134,7 @@ class AlignmentModule(L.LightningModule):
     @final
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         # Epoch means through torchmetrics: weighted by batch size, synced across processes.
-        out = self.compute_loss(batch)
+        out = self._loss(batch)
         values = {"loss": out.loss, **out.terms, **out.metrics}
         for name, value in values.items():
             if name not in self._val_means:

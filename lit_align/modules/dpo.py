@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 import torch
 
 from lit_align.binding import Range, check_kwargs
+from lit_align.contracts import ExtensionError, expect_instance, qualified_name
 from lit_align.data.records import RecordKind
 from lit_align.errors import ConfigError
 from lit_align.losses.dpo import PreferenceLoss, PreferenceLossOutput, resolve_preference_loss
@@ -178,6 +179,13 @@ class DPOModule(AlignmentModule):
         loss = self.variant.fn(
             policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=self.beta, **self.loss_args
         )
+        expect_instance(loss, PreferenceLossOutput, f"loss {qualified_name(self.variant.fn)}",
+                        "PreferenceLossOutput(losses, chosen_rewards, rejected_rewards) from lit_align.losses.dpo, "
+                        "each of shape (B,)")
+        if loss.losses.shape != policy_chosen.shape:
+            raise ExtensionError(f"loss {qualified_name(self.variant.fn)} returned losses of shape "
+                                 f"{tuple(loss.losses.shape)} for {len(policy_chosen)} pairs; it must return one "
+                                 f"loss per pair, shape (B,), unreduced")
         reference = (ref_chosen.detach(), ref_rejected.detach()) if self.variant.needs_reference else None
         return PairTerms(loss, reference)
 

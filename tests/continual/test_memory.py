@@ -2,6 +2,7 @@ import pytest
 
 from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory import ReplayMemory
+from lit_align.contracts import ExtensionError
 from lit_align.errors import ConfigError
 
 
@@ -31,7 +32,7 @@ def test_score_ranked_keeps_highest_scores():
     memory = ReplayMemory(MemoryConfig(per_task=2, policy="score_ranked"))
     memory.add("a", rows("a", 5), scores=[0.1, 0.9, 0.5, 0.95, 0.0])
     assert [r["row"] for r in memory.rows("a")] == [1, 3]
-    with pytest.raises(ValueError, match="needs per-row scores"):
+    with pytest.raises(ExtensionError, match="needs per-row scores"):
         memory.add("b", rows("b", 5))
 
 
