@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from lit_align.errors import ConfigError
-from lit_align.registry import COMPONENTS, resolve_class_path
+from lit_align.registry import names_of_kind, resolve_class_path
 
 _MISSING = inspect.Parameter.empty
 
@@ -87,14 +87,18 @@ class ComponentSpec:
         return cls(**kwargs, **runtime)
 
 
-def import_object(dotted: str) -> Any:
-    """Import `pkg.module.Name`; raise ConfigError naming the path on failure."""
+def import_object(dotted: str, kind: str | None = None) -> Any:
+    """Import `pkg.module.Name`; raise ConfigError naming the path on failure. `kind` (the base
+    class's dotted path) narrows the names an unknown short name is compared with."""
     path = resolve_class_path(dotted)
     module_name, _, attr = path.rpartition(".")
     if not module_name:
-        known = ", ".join(sorted(COMPONENTS))
+        known = names_of_kind(kind)
+        close = difflib.get_close_matches(dotted, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
-            f"class_path {dotted!r} is neither a registered name ({known}) nor a dotted path"
+            f"class_path {dotted!r} is neither a registered name nor a dotted path; {hint}"
+            f"(registered: {', '.join(known)})"
         )
     try:
         module = importlib.import_module(module_name)
@@ -243,7 +247,7 @@ def _check_component(value: Any, base_path: str, path: str) -> list[str]:
     if not isinstance(class_path, str):
         return problems + [f"{path}.class_path: expected a string, got {_describe(class_path)}"]
     try:
-        cls = import_object(class_path)
+        cls = import_object(class_path, kind=base_path)
         base = import_object(base_path)
     except ConfigError as exc:
         return problems + [f"{path}.class_path: {exc.problems[0]}"]

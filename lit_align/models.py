@@ -67,7 +67,7 @@ def _torch_dtype(dtype: Dtype) -> Any:
     return "auto" if dtype == "auto" else getattr(torch, dtype)
 
 
-def apply_lora(model: Any, lora: LoraConfig) -> Any:
+def apply_lora(model: Any, lora: LoraConfig, where: str = "model.init_args") -> Any:
     from peft import LoraConfig as PeftLoraConfig
     from peft import get_peft_model
 
@@ -86,7 +86,7 @@ def apply_lora(model: Any, lora: LoraConfig) -> Any:
             raise
         linear = sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
                          if type(module).__name__ in ("Linear", "Conv1D")})
-        raise ConfigError(f"model.init_args.lora.target_modules: {lora.target_modules!r} matches no layer of "
+        raise ConfigError(f"{where}.lora.target_modules: {lora.target_modules!r} matches no layer of "
                           f"the model; its linear layers are named {', '.join(linear)} (or use 'all-linear')") from exc
 
 
@@ -94,6 +94,9 @@ class ModelSpec:
     """Base class of `model:` components. Subclasses implement `_build_base`.
 
     `problems()` and `position_limit()` must stay cheap (no weights): `validate` calls them.
+    `where` is the key path of the spec's `init_args` in the config (`model.init_args`, or
+    `sequence[1].method.init_args.old_model.init_args` for MUSCLE's old model): every message
+    names the key where the user wrote it.
     """
 
     def __init__(self, *, lora: LoraConfig | None = None, adapter: str | None = None,
@@ -102,23 +105,23 @@ class ModelSpec:
         self.adapter = adapter  # a saved peft adapter put back on the base, trainable (what a LoRA fit exported)
         self.gradient_checkpointing = gradient_checkpointing
 
-    def _build_base(self) -> tuple[Any, Any]:
+    def _build_base(self, where: str) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def _base_problems(self) -> list[str]:
+    def _base_problems(self, where: str) -> list[str]:
         return []
 
-    def problems(self) -> list[str]:
+    def problems(self, where: str = "model.init_args") -> list[str]:
         """What would stop `build()`, each naming the key and the fix."""
-        return self._base_problems() + self._adapter_problems()
+        return self._base_problems(where) + self._adapter_problems(where)
 
-    def _adapter_problems(self) -> list[str]:
+    def _adapter_problems(self, where: str) -> list[str]:
         if self.adapter is None:
             return []
         if self.lora is not None:
-            return ["model.init_args: set lora (a new adapter) or adapter (a saved one), not both"]
+            return [f"{where}: set lora (a new adapter) or adapter (a saved one), not both"]
         if not (Path(self.adapter).expanduser() / "adapter_config.json").is_file():
-            return [f"model.init_args.adapter: {self.adapter} holds no adapter_config.json; give the directory "
+            return [f"{where}.adapter: {self.adapter} holds no adapter_config.json; give the directory "
                     "peft saved (a LoRA fit's export writes it to <model dir>/adapter)"]
         return []
 
@@ -126,11 +129,11 @@ class ModelSpec:
         """The longest sequence the model can take, when known without loading it."""
         return None
 
-    def build(self) -> Policy:
-        adapter_problems = self._adapter_problems()  # before any weights are loaded
-        if adapter_problems:
-            raise ConfigError(adapter_problems)
-        model, tokenizer = self._build_base()
+    def build(self, where: str = "model.init_args") -> Policy:
+        problems = self.problems(where)  # before any weights are loaded
+        if problems:
+            raise ConfigError(problems)
+        model, tokenizer = self._build_base(where)
         if tokenizer.pad_token is None:
             # Causal LMs often ship without a pad token; padding is masked out anyway.
             tokenizer.pad_token = tokenizer.eos_token
@@ -138,7 +141,7 @@ class ModelSpec:
             # recompute each block's activations in backward: activation memory of one block, ~30% more compute
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if self.lora is not None:
-            model = apply_lora(model, self.lora)
+            model = apply_lora(model, self.lora, where)
         if self.adapter is not None:
             from peft import PeftModel
 
@@ -177,15 +180,15 @@ class HFModelSpec(ModelSpec):
         looks_local = path.is_absolute() or self.name_or_path.startswith((".", "~")) or path.exists()
         return path if looks_local else None
 
-    def _base_problems(self) -> list[str]:
+    def _base_problems(self, where: str) -> list[str]:
         local = self._local_dir()
         if local is None:
             return []
         if not local.exists():
-            return [f"model.init_args.name_or_path: the directory {self.name_or_path} does not exist; "
+            return [f"{where}.name_or_path: the directory {self.name_or_path} does not exist; "
                     f"give an existing model directory or a hub id"]
         if not (local / "config.json").is_file():
-            return [f"model.init_args.name_or_path: {self.name_or_path} is not a model directory (no config.json); "
+            return [f"{where}.name_or_path: {self.name_or_path} is not a model directory (no config.json); "
                     f"give the directory save_pretrained wrote (e.g. <output_dir>/tasks/<task>/model)"]
         return []
 
@@ -199,20 +202,47 @@ class HFModelSpec(ModelSpec):
         limit = config.get("max_position_embeddings", config.get("n_positions"))
         return int(limit) if isinstance(limit, int) else None
 
-    def _build_base(self) -> tuple[Any, Any]:
-        problems = self._base_problems()
-        if problems:
-            raise ConfigError(problems)
+    def _build_base(self, where: str) -> tuple[Any, Any]:
+        if self._local_dir() is None and not hub_reachable() and not _in_hub_cache(self.name_or_path):
+            # transformers would retry for about a minute before saying the same
+            raise ConfigError(f"{where}.name_or_path: {self.name_or_path!r} is a hub id, this machine cannot reach "
+                              f"the hub (HF_HUB_OFFLINE is set or huggingface.co does not answer) and has no cached "
+                              f"copy; give a local model directory (e.g. one `lit-align export` wrote)")
         try:
             return load_pretrained(self.name_or_path, self.tokenizer_path, dtype=self.dtype, revision=self.revision,
                                    trust_remote_code=self.trust_remote_code,
                                    attn_implementation=self.attn_implementation)
         except OSError as exc:
-            where = "local directory" if Path(self.name_or_path).exists() else "hub name"
+            kind = "local directory" if Path(self.name_or_path).exists() else "hub name"
             raise ConfigError(
-                f"model.init_args.name_or_path: cannot load {self.name_or_path!r} as a {where} "
+                f"{where}.name_or_path: cannot load {self.name_or_path!r} as a {kind} "
                 f"({str(exc).splitlines()[0]}); give a local model directory or a reachable hub id"
             ) from exc
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a hub download can work: not in offline mode and huggingface.co answers."""
+    import os
+    import socket
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
+    host, _, port = endpoint.partition(":")
+    try:
+        socket.create_connection((host, int(port or 443)), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except ValueError:  # not a valid repo id: from_pretrained will say so
+        return False
 
 
 def load_pretrained(path: str, tokenizer_path: str, *, dtype: Dtype, revision: str | None = None,
@@ -253,17 +283,17 @@ class GGUFModelSpec(ModelSpec):
         self.dtype: Dtype = dtype
         self.attn_implementation = attn_implementation
 
-    def _info(self) -> tuple[Path, Any]:
+    def _info(self, where: str = "model.init_args") -> tuple[Path, Any]:
         from lit_align.gguf import check_architecture, read_info, resolve_gguf
 
-        path = resolve_gguf(self.gguf)
-        info = read_info(path)
-        check_architecture(info, path)
+        path = resolve_gguf(self.gguf, f"{where}.gguf")
+        info = read_info(path, f"{where}.gguf")
+        check_architecture(info, path, f"{where}.gguf")
         return path, info
 
-    def _base_problems(self) -> list[str]:
+    def _base_problems(self, where: str) -> list[str]:
         try:
-            self._info()
+            self._info(where)
         except ConfigError as exc:
             return exc.problems
         return []
@@ -279,10 +309,10 @@ class GGUFModelSpec(ModelSpec):
 
         return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_root()
 
-    def _build_base(self) -> tuple[Any, Any]:
+    def _build_base(self, where: str) -> tuple[Any, Any]:
         from lit_align.model_cache import cached_model_dir
 
-        path, _ = self._info()
+        path, _ = self._info(where)
         directory = str(cached_model_dir(path, self.cache_root()))
         return load_pretrained(directory, directory, dtype=self.dtype,
                                attn_implementation=self.attn_implementation)
@@ -311,10 +341,6 @@ class TinyModelSpec(ModelSpec):
         gradient_checkpointing: bool = False,
     ) -> None:
         super().__init__(lora=lora, adapter=adapter, gradient_checkpointing=gradient_checkpointing)
-        if d_model % n_head:
-            raise ConfigError(
-                f"model.init_args.d_model ({d_model}) must be divisible by n_head ({n_head})"
-            )
         self.arch, self.n_layer, self.d_model, self.n_head = arch, n_layer, d_model, n_head
         self.vocab_size, self.max_positions = vocab_size, max_positions
         self.corpus, self.seed = corpus, seed
@@ -322,15 +348,20 @@ class TinyModelSpec(ModelSpec):
     def position_limit(self) -> int | None:
         return self.max_positions
 
+    def _base_problems(self, where: str) -> list[str]:
+        problems = []
+        if self.d_model % self.n_head:
+            problems.append(f"{where}.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
+        if self.corpus is not None and not Path(self.corpus).is_file():
+            problems.append(f"{where}.corpus: file not found: {self.corpus}")
+        return problems
+
     def _corpus_lines(self) -> list[str] | None:
         if self.corpus is None:
             return None
-        path = Path(self.corpus)
-        if not path.is_file():
-            raise ConfigError(f"model.init_args.corpus: file not found: {self.corpus}")
-        return [line for line in path.read_text().splitlines() if line.strip()]
+        return [line for line in Path(self.corpus).read_text().splitlines() if line.strip()]
 
-    def _build_base(self) -> tuple[Any, Any]:
+    def _build_base(self, where: str) -> tuple[Any, Any]:
         from lit_align.tiny_model import build_tiny_model, build_tiny_tokenizer
 
         tokenizer = build_tiny_tokenizer(self._corpus_lines(), vocab_size=self.vocab_size)

@@ -64,12 +64,16 @@ def merge_nodes(base: Any, update: Any) -> Any:
 
 
 def _drop_stale_init_args(cfg: DictConfig, key: str, value: Any) -> None:
-    """Overriding `x.class_path` with another class drops `x.init_args`, as a merge would."""
-    if not (key == "class_path" or key.endswith(".class_path")):
+    """Overriding `x.class_path`, or all of `x` with a node of another class, drops the old
+    `x.init_args`, as a merge of files would: the old class's arguments mean nothing to the new one."""
+    if key == "class_path" or key.endswith(".class_path"):
+        parent, new_class = key.rpartition(".")[0], value
+    elif isinstance(value, DictConfig) and "class_path" in value:
+        parent, new_class = key, value.get("class_path")
+    else:
         return
-    parent = key.rpartition(".")[0]
     node = OmegaConf.select(cfg, parent) if parent else cfg
-    if isinstance(node, DictConfig) and node.get("class_path") != value and "init_args" in node:
+    if isinstance(node, DictConfig) and node.get("class_path") != new_class and "init_args" in node:
         del node["init_args"]
 
 
@@ -81,13 +85,37 @@ def _apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
             raise ConfigError(
                 f"override {item!r} is not KEY=VALUE (e.g. sequence.0.method.init_args.beta=0.2)"
             )
+        _check_list_indices(cfg, key, item)
         try:
             value = OmegaConf.from_dotlist([f"value={raw}"])["value"]
             _drop_stale_init_args(cfg, key, value)
             OmegaConf.update(cfg, key, value, merge=True, force_add=True)
         except (OmegaConfBaseException, TypeError, IndexError, ValueError) as exc:
-            raise ConfigError(f"cannot apply override {item!r}: {exc}") from exc
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"cannot apply override {item!r}: {reason}") from exc  # OmegaConf's context lines off
     return cfg
+
+
+def _check_list_indices(cfg: DictConfig, key: str, item: str) -> None:
+    """`sequence.9.name=x` on a one-task config: name the list and its length, not "list index out
+    of range" with OmegaConf's context lines."""
+    node: Any = cfg
+    walked: list[str] = []
+    for part in key.split("."):
+        if isinstance(node, ListConfig):
+            if not part.lstrip("-").isdigit():
+                raise ConfigError(f"cannot apply override {item!r}: {'.'.join(walked)} is a list; index it with a "
+                                  f"number (0-{len(node) - 1})")
+            if not 0 <= int(part) < len(node):
+                raise ConfigError(f"cannot apply override {item!r}: {'.'.join(walked)} has {len(node)} item(s) "
+                                  f"(indices 0-{len(node) - 1}); an override changes an item, it cannot add one")
+            node = node[int(part)]
+        elif isinstance(node, DictConfig) and part in node:
+            node = node._get_node(part)
+            node = node._value() if not isinstance(node, (DictConfig, ListConfig)) else node
+        else:
+            return  # a new key: OmegaConf adds it
+        walked.append(part)
 
 
 def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[str, Any]:

@@ -25,11 +25,15 @@ class OutputDirLock:
         self.path = Path(directory) / ".lit-align.lock"
 
     def __enter__(self) -> OutputDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # the pid is written first and the lock appears with it by a hard link, which fails when a lock
         # exists: no window in which another run sees an empty lock and takes it as stale
         claim = self.path.with_name(f".lit-align.lock.{os.getpid()}")
-        claim.write_text(str(os.getpid()))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            claim.write_text(str(os.getpid()))
+        except OSError as exc:  # /proc/x, a read-only mount, a full disk: validate cannot foresee them all
+            raise UserError(f"output_dir: {self.path.parent} cannot be written ({exc.strerror or exc}); "
+                            f"give a directory you can write to") from None
         try:
             return self._take(claim)
         finally:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from lit_align.config.data import SourceConfig
 from lit_align.data.formats import CONVERTERS, DROP_REASON
-from lit_align.data.local_files import check_local_text_files
+from lit_align.data.local_files import check_local_text_files, json_lines_problem
 from lit_align.errors import DataError
 
 
@@ -23,10 +26,11 @@ def load_source(source: SourceConfig, where: str) -> Any:
     elif source.path is not None:
         check_local_text_files(source.path, source.data_files, where)
         try:
-            dataset = datasets.load_dataset(
-                source.path, name=source.name, data_dir=source.data_dir, data_files=source.data_files,
-                split=source.split,
-            )
+            with _datasets_errors() as logged:
+                dataset = datasets.load_dataset(
+                    source.path, name=source.name, data_dir=source.data_dir, data_files=source.data_files,
+                    split=source.split,
+                )
         except FileNotFoundError as exc:
             raise DataError(
                 f"{where}: cannot find dataset path={source.path!r} data_files={source.data_files!r} "
@@ -35,8 +39,12 @@ def load_source(source: SourceConfig, where: str) -> Any:
         except ValueError as exc:  # unknown split, bad builder arguments
             raise DataError(f"{where}: cannot load {source.path!r}: {_first_line(exc)}") from exc
         except Exception as exc:  # hub errors, unreadable files: name the source
+            line = json_lines_problem(source.path, source.data_files, where)
+            if line is not None:
+                raise DataError(line) from exc
+            cause = f"; {logged[-1]}" if logged else ""  # datasets logs the cause and raises a generic error
             raise DataError(
-                f"{where}: loading {source.path!r} failed ({type(exc).__name__}: {_first_line(exc)})"
+                f"{where}: loading {source.path!r} failed ({type(exc).__name__}: {_first_line(exc)}{cause})"
             ) from exc
     else:
         raise DataError(f"{where}: set 'path' (a dataset or file builder) or inline 'records'")
@@ -60,9 +68,27 @@ def load_source(source: SourceConfig, where: str) -> Any:
     return dataset
 
 
+@contextlib.contextmanager
+def _datasets_errors() -> Iterator[list[str]]:
+    """Error lines `datasets` logs while it loads (with a traceback, above the exception it then
+    raises) are kept, not printed: the one error line lit-align prints carries the last of them."""
+    logger = logging.getLogger("datasets")
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage().strip().splitlines()[0] if record.getMessage().strip() else "")
+
+    handlers, propagate = logger.handlers, logger.propagate
+    logger.handlers, logger.propagate = [Keep(logging.ERROR)], False  # datasets' own stream handler too
+    try:
+        yield lines
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+
+
 def _drop_marked(dataset: Any, where: str) -> Any:
     """Rows a converter marked unusable leave here, counted by reason in one warning line."""
-    import logging
     from collections import Counter
 
     if DROP_REASON not in dataset.column_names:

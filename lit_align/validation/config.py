@@ -118,6 +118,24 @@ def _model_problems(run: RunConfig) -> list[str]:
     return problems
 
 
+def _memory_problems(run: RunConfig) -> list[str]:
+    """A policy that keeps rows by score needs every task's method to score its rows: said here,
+    not after the first task has trained."""
+    from lit_align.modules.base import AlignmentModule
+
+    policy = run.memory.policy.resolve()
+    if not run.memory.enabled or not getattr(policy, "needs_scores", False):
+        return []
+    problems = []
+    for i, task in enumerate(run.sequence):
+        method = task.method.resolve()
+        if getattr(method, "select_for_memory", None) is AlignmentModule.select_for_memory:
+            problems.append(f"memory.policy: {policy.__name__} keeps the rows a method scores, but "
+                            f"sequence[{i}].method {method.__name__} scores none (it does not override "
+                            f"select_for_memory); use policy balanced or reservoir, or a method that scores rows")
+    return problems
+
+
 def validate_config(cfg: dict[str, Any], *, check_data: bool = True, check_machine: bool = True) -> list[str]:
     """All problems of a resolved config, each naming its key path and the fix. `check_machine`
     builds a Trainer from each task's arguments by Lightning's rules, which include what this
@@ -129,7 +147,7 @@ def validate_config(cfg: dict[str, Any], *, check_data: bool = True, check_machi
         run = _build(cfg)
     except ConfigError as exc:
         return exc.problems
-    problems += _model_problems(run)
+    problems += _model_problems(run) + _memory_problems(run)
     if check_data:
         from lit_align.data.preflight import check_sequence_data
 

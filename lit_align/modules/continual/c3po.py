@@ -53,6 +53,18 @@ class C3POModule(DPOModule):
         self.lambda_out, self.lambda_near = lambda_out, lambda_near
         self.kd_weight, self.kd_temperature, self.kd_reduction = kd_weight, kd_temperature, kd_reduction
 
+    @classmethod
+    def config_problems(cls, init_args: dict[str, Any], path: str) -> list[str]:
+        """What `__init__` narrows of DPO's arguments, said to `validate` too (it used to pass a `loss`
+        that `fit` then refused)."""
+        problems = super().config_problems(init_args, path)
+        if init_args.get("loss", "sigmoid") != "sigmoid":
+            problems.append(f"{path}.loss: C3PO uses the sigmoid DPO loss (got {init_args['loss']!r}); remove `loss`")
+        if init_args.get("kd_weight", 0.0) > 0 and init_args.get("reference", "cached") == "cached":
+            problems.append(f"{path}.kd_weight > 0 needs pi_0's logits: set reference: adapter (with LoRA) or "
+                            f"frozen_copy")
+        return problems
+
     def _constraint_terms(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token-mean NLL (optionally mixed with distillation) of pi_0's near- and out-of-scope answers."""
         c = {k[len("constraint_"):]: v for k, v in batch.items() if k.startswith("constraint_")}

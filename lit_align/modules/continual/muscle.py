@@ -63,8 +63,16 @@ class MUSCLEModule(AlignmentModule):
         self.new_teacher: Any = None  # a frozen copy, or None while the twin adapter stands in for it
         self.new_teacher_adapter: str | None = None
 
+    @classmethod
+    def config_problems(cls, init_args: dict[str, Any], path: str) -> list[str]:
+        """`lit-align validate` checks the old model as it checks `model:` (no weights loaded)."""
+        node = init_args["old_model"]  # its signature is checked before this hook runs
+        spec = ComponentSpec(node) if isinstance(node, str) else ComponentSpec(node["class_path"],
+                                                                               dict(node.get("init_args") or {}))
+        return spec.instantiate().problems(f"{path}.old_model.init_args")
+
     def on_task_start(self, task: TaskContext) -> None:
-        old = self.old_model_spec.instantiate().build()
+        old = self.old_model_spec.instantiate().build(f"sequence[{task.index}].method.init_args.old_model.init_args")
         _check_same_tokenizer(old.tokenizer, self.policy.tokenizer)
         self.old_teacher = freeze(old.model).to(self.device)
         # M_v2 = the policy before any compatibility step. A LoRA policy keeps it as a frozen second
