@@ -79,10 +79,32 @@ def _safetensors_problem(entry: Path) -> str | None:
     return None
 
 
+def _entry(gguf_path: Path, cache_root: Path) -> tuple[Path, str]:
+    sha = file_sha256(gguf_path)
+    return cache_root / f"{gguf_path.stem}-{sha[:16]}", sha
+
+
+def existing_entry(gguf_path: Path, cache_root: Path) -> Path | None:
+    """The complete cache directory of `gguf_path` when there is one; never writes."""
+    entry, _ = _entry(gguf_path, cache_root)
+    return entry if entry.is_dir() and entry_problem(entry) is None else None
+
+
+def location_problem(cache_root: Path) -> str | None:
+    """Why entries cannot be written under `cache_root` (for `validate`: it builds nothing), or None."""
+    parent = cache_root
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"model cache {cache_root} cannot be created ({parent} is a file)"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"model cache {cache_root} is not writable ({parent})"
+    return None
+
+
 def cached_model_dir(gguf_path: Path, cache_root: Path) -> Path:
     """The float Hugging Face directory of `gguf_path`, materialising it on the first call."""
-    sha = file_sha256(gguf_path)
-    entry = cache_root / f"{gguf_path.stem}-{sha[:16]}"
+    entry, sha = _entry(gguf_path, cache_root)
     if entry.exists():
         problem = entry_problem(entry)
         if problem is None:

@@ -10,6 +10,8 @@ never at import time; `problems()` is what `lit-align validate` asks, without we
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -113,7 +115,32 @@ class ModelSpec:
 
     def problems(self, where: str = "model.init_args") -> list[str]:
         """What would stop `build()`, each naming the key and the fix."""
-        return self._base_problems(where) + self._adapter_problems(where)
+        problems = self._base_problems(where) + self._adapter_problems(where)
+        return problems or self._lora_problems(where)
+
+    def skeleton_config(self) -> Any | None:
+        """The model's transformers config when it can be read without weights (None: unknown)."""
+        return None
+
+    def _lora_problems(self, where: str) -> list[str]:
+        """LoRA target names checked against the model's linear layers, built on the meta device
+        from its config (no weights): a misspelt target fails in `validate`, not after loading."""
+        if self.lora is None or self.lora.target_modules == "all-linear":
+            return []
+        config = self.skeleton_config()
+        if config is None:
+            return []
+        names = linear_layer_names(config)
+        targets = self.lora.target_modules
+        if isinstance(targets, str):  # peft: a regular expression over full module names
+            missing = [] if any(re.fullmatch(targets, n) for n in names) else [targets]
+        else:
+            missing = [t for t in targets if not any(n == t or n.endswith(f".{t}") for n in names)]
+        if not missing:
+            return []
+        short = sorted({n.rsplit(".", 1)[-1] for n in names})
+        return [f"{where}.lora.target_modules: {', '.join(map(repr, missing))} matches no linear layer of the model; "
+                f"its linear layers are named {', '.join(short)} (or use 'all-linear')"]
 
     def _adapter_problems(self, where: str) -> list[str]:
         if self.adapter is None:
@@ -192,6 +219,14 @@ class HFModelSpec(ModelSpec):
                     f"give the directory save_pretrained wrote (e.g. <output_dir>/tasks/<task>/model)"]
         return []
 
+    def skeleton_config(self) -> Any | None:
+        local = self._local_dir()
+        if local is None or not (local / "config.json").is_file() or self.trust_remote_code:
+            return None  # a hub id is not fetched by validate; remote code is not run by it
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(str(local))
+
     def position_limit(self) -> int | None:
         import json
 
@@ -218,6 +253,16 @@ class HFModelSpec(ModelSpec):
                 f"{where}.name_or_path: cannot load {self.name_or_path!r} as a {kind} "
                 f"({str(exc).splitlines()[0]}); give a local model directory or a reachable hub id"
             ) from exc
+
+
+def linear_layer_names(config: Any) -> list[str]:
+    """Full names of the linear layers of the model `config` describes, built on the meta device."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return [name for name, module in model.named_modules() if type(module).__name__ in ("Linear", "Conv1D")]
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
@@ -292,11 +337,35 @@ class GGUFModelSpec(ModelSpec):
         return path, info
 
     def _base_problems(self, where: str) -> list[str]:
+        from lit_align.model_cache import existing_entry, location_problem
+
         try:
-            self._info(where)
+            path, _ = self._info(where)
         except ConfigError as exc:
             return exc.problems
+        root = self.cache_root()
+        problem = location_problem(root)
+        if problem is not None and existing_entry(path, root) is None:  # the first build must write there
+            key = f"{where}.cache_dir" if self.cache_dir else ("$LIT_ALIGN_MODEL_CACHE" if os.environ.get(
+                "LIT_ALIGN_MODEL_CACHE") else "the model cache")
+            return [f"{key}: {problem}; set model.init_args.cache_dir or $LIT_ALIGN_MODEL_CACHE to a writable "
+                    f"directory"]
         return []
+
+    def skeleton_config(self) -> Any | None:
+        """From the cached float directory when it exists (a JSON read), else from the GGUF header."""
+        from transformers import AutoConfig
+
+        from lit_align.model_cache import existing_entry
+
+        path, _ = self._info()
+        entry = existing_entry(path, self.cache_root())
+        if entry is not None:
+            return AutoConfig.from_pretrained(str(entry))
+        config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        return config
 
     def position_limit(self) -> int | None:
         try:

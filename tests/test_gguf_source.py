@@ -189,3 +189,45 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
 def test_packaged_names_are_documented():
     docs = (Path(__file__).resolve().parents[1] / "docs" / "models.md").read_text()
     assert all(name in docs for name in PACKAGED_MODELS)
+
+
+def test_validate_refuses_a_cache_location_under_a_file(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    source = str(_write_gguf(tmp_path / "m.gguf", "llama"))
+    monkeypatch.setenv(model_cache.CACHE_ENV, str(blocker / "cache"))
+    assert GGUFModelSpec(gguf=source).problems() == [
+        f"$LIT_ALIGN_MODEL_CACHE: model cache {blocker / 'cache'} cannot be created ({blocker} is a file); "
+        "set model.init_args.cache_dir or $LIT_ALIGN_MODEL_CACHE to a writable directory"]
+    spec = GGUFModelSpec(gguf=source, cache_dir=str(blocker / "c"))
+    assert spec.problems("sequence[1].method.init_args.old_model.init_args")[0].startswith(
+        "sequence[1].method.init_args.old_model.init_args.cache_dir: model cache ")
+
+
+def test_lora_targets_are_checked_against_the_models_layers_without_weights(tmp_path, monkeypatch):
+    """The layer names come from the model's config built on the meta device (here the cached
+    entry's config.json, a 1-layer Llama): a misspelt target fails in validate."""
+    from transformers import LlamaConfig
+
+    from lit_align.models import LoraConfig
+
+    def materialise(gguf_path: Path, out: Path, sha: str) -> None:
+        _fake_materialise([])(gguf_path, out, sha)
+        LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                    num_key_value_heads=2, vocab_size=64).to_json_file(str(out / "config.json"))
+        files = {p.name: p.stat().st_size for p in out.iterdir() if p.name != model_cache.MANIFEST}
+        (out / model_cache.MANIFEST).write_text(json.dumps({"format": model_cache.FORMAT_VERSION, "files": files}))
+
+    monkeypatch.setattr(model_cache, "_materialise", materialise)
+    source = _write_gguf(tmp_path / "m.gguf", "llama")
+    model_cache.cached_model_dir(source, tmp_path / "cache")
+
+    def spec(targets):
+        return GGUFModelSpec(gguf=str(source), cache_dir=str(tmp_path / "cache"),
+                             lora=LoraConfig(target_modules=targets))
+
+    assert spec(["q_proj", "down_proj"]).problems() == [] and spec("all-linear").problems() == []
+    assert spec(".*self_attn\\.(q|v)_proj").problems() == []
+    assert spec(["nope_proj", "q_proj"]).problems("x.init_args") == [
+        "x.init_args.lora.target_modules: 'nope_proj' matches no linear layer of the model; its linear layers are "
+        "named down_proj, gate_proj, k_proj, lm_head, o_proj, q_proj, up_proj, v_proj (or use 'all-linear')"]
