@@ -28,13 +28,61 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from lit_align.errors import ConfigError
+    from lit_align.study.schema import looks_like_study
     from lit_align.validation.config import validate_config
 
-    problems = validate_config(_load(args), check_data=not args.skip_data, check_machine=not args.skip_machine)
+    raw = _load_validated_file(args)
+    if looks_like_study(raw):
+        from lit_align.study.check import study_problems
+
+        problems = study_problems(raw, check_data=not args.skip_data, check_machine=not args.skip_machine)
+    else:
+        problems = validate_config(raw, check_data=not args.skip_data, check_machine=not args.skip_machine)
     if problems:
         raise ConfigError(problems)
     print(f"ok: {', '.join(args.config)} is valid")
     return 0
+
+
+def _load_validated_file(args: argparse.Namespace) -> dict[str, Any]:
+    """A run config, or a study file (its inline base resolves per run, so it is read unresolved)."""
+    if len(args.config) == 1:
+        from lit_align.config.load import load_tree
+        from lit_align.study.schema import looks_like_study
+
+        if looks_like_study(load_tree(args.config)):
+            from lit_align.study.engine import load_study_raw
+
+            return load_study_raw(args.config[0], args.overrides)
+    return _load(args)
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from lit_align.study.engine import load_study
+
+    study = load_study(args.config, args.overrides, check_data=args.action != "report")
+    if args.action == "run":
+        statuses = study.run()
+    elif args.action == "report":
+        study.report()
+        statuses = study.status()
+    else:
+        statuses = study.status()
+        for s in statuses:
+            print(f"{s.run.label}: {s.state}" + (f" ({s.error})" if s.error else ""))
+    counts = {state: sum(s.state == state for s in statuses) for state in ("done", "failed", "pending")}
+    print(f"{study.config.name}: {counts['done']} done, {counts['failed']} failed, {counts['pending']} pending"
+          + (f"; report: {study.root / 'study.md'}" if args.action != "status" else ""))
+    return 0 if args.action != "run" or counts["failed"] == 0 else 1
+
+
+def _add_study_parser(sub: Any) -> None:
+    text = "run a study file (arms x orders x seeds of one base config), show its status, or report it"
+    p = _command(sub, "study", text, cmd_study)
+    p.add_argument("action", choices=("run", "status", "report"), help="run the unfinished runs (resumable), "
+                   "list each run's state, or write study.json/study.md/plots from the finished runs")
+    p.add_argument("--config", "-c", required=True, metavar="YAML", help="the study file (docs/studies.md)")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotlist overrides of the study file")
 
 
 def cmd_print_config(args: argparse.Namespace) -> int:
@@ -265,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_config_commands, _add_compare_parser, _add_compat_parser, _add_feedback_parser,
-                _add_compose_parser, _add_export_parser):
+    for add in (_add_config_commands, _add_study_parser, _add_compare_parser, _add_compat_parser,
+                _add_feedback_parser, _add_compose_parser, _add_export_parser):
         add(sub)
     return parser
 

@@ -49,6 +49,10 @@ KINDS: dict[str, dict[str, str]] = {  # the base class a config node must subcla
         "openai_chat": "lit_align.feedback.backends.OpenAIChatBackend",
         "hf_chat": "lit_align.feedback.backends.HFChatBackend",
     },
+    "lit_align.study.launcher.Launcher": {  # where a study's runs execute
+        "local_launcher": "lit_align.study.launcher.LocalLauncher",
+        "submitit_launcher": "lit_align.study.launcher.SubmititLauncher",
+    },
     "lit_align.feedback.judges.FeedbackJudge": {
         "rule_judge": "lit_align.feedback.judges.RuleJudge",
         "llm_judge": "lit_align.feedback.judges.LLMJudge",

@@ -118,16 +118,26 @@ def _check_list_indices(cfg: DictConfig, key: str, item: str) -> None:
         walked.append(part)
 
 
-def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[str, Any]:
-    """Merge `paths` in order, apply dotlist `overrides`, resolve interpolations.
-
-    Returns a plain dict: everything downstream works on Python containers.
-    """
+def load_tree(paths: list[str]) -> dict[str, Any]:
+    """Merge `paths` in order, interpolations left as written (a study adds `vars.study` first)."""
     if not paths:
         raise ConfigError("no config given: pass --config path/to/config.yaml")
     tree: dict[str, Any] = {}
     for path in paths:
         tree = merge_nodes(tree, OmegaConf.to_container(_load_file(path), resolve=False))
+    return tree
+
+
+def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[str, Any]:
+    """Merge `paths` in order, apply dotlist `overrides`, resolve interpolations.
+
+    Returns a plain dict: everything downstream works on Python containers.
+    """
+    return resolve_tree(load_tree(paths), overrides)
+
+
+def resolve_tree(tree: dict[str, Any], overrides: list[str] | None = None) -> dict[str, Any]:
+    """Apply dotlist `overrides` to a merged tree and resolve its interpolations."""
     merged = _apply_overrides(OmegaConf.create(tree), overrides or [])
     # values read from the environment are secrets until shown otherwise: never saved or printed
     secrets.register_env(secrets.env_references(OmegaConf.to_yaml(merged)), os.environ)

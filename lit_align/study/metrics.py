@@ -1,0 +1,58 @@
+"""The numbers a study reads from a finished run's `results.json`.
+
+A metric name is one of `DERIVED` (computed from the run's matrix, probe or timings), a key of
+`results["metrics"]` (`bwt`, `forgetting`, `average_score`, `nfr_mean_consecutive`, ...), or a
+dotted path into `results.json` (`generation.metrics.bwt`). `after_run` hooks add their own names.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+
+def plasticity(results: dict[str, Any]) -> float:
+    """Mean of a_ii: each task's score right after training on it (F2's "similar plasticity")."""
+    matrix = results.get("matrix") or []
+    diagonal = [row[i] for i, row in enumerate(matrix) if i < len(row)]
+    return statistics.fmean(diagonal) if diagonal else math.nan
+
+
+def probe_worst_exact(results: dict[str, Any]) -> float:
+    """The general probe's lowest exact rate after any task (T1: the worst point, not the last)."""
+    after = [a.get("exact") for a in ((results.get("probe") or {}).get("after") or [])]
+    kept = [a for a in after if a is not None]
+    return min(kept) if kept else math.nan
+
+
+def probe_worst_relative_drop(results: dict[str, Any]) -> float:
+    """The largest relative fall of the probe's exact rate from before the first task."""
+    after = [a.get("exact_relative_drop") for a in ((results.get("probe") or {}).get("after") or [])]
+    kept = [a for a in after if a is not None]
+    return max(kept) if kept else math.nan
+
+
+def wall_minutes(results: dict[str, Any]) -> float:
+    return float((results.get("timings") or {}).get("wall", math.nan)) / 60
+
+
+DERIVED: dict[str, Callable[[dict[str, Any]], float]] = {
+    "plasticity": plasticity,
+    "probe_worst_exact": probe_worst_exact,
+    "probe_worst_relative_drop": probe_worst_relative_drop,
+    "wall_minutes": wall_minutes,
+}
+
+
+def read_metric(results: dict[str, Any], name: str, extra: dict[str, float] | None = None) -> float:
+    """The run's value of `name`, NaN when the run did not measure it."""
+    if extra and name in extra:
+        return float(extra[name])
+    if name in DERIVED:
+        return DERIVED[name](results)
+    node: Any = results if "." in name else results.get("metrics", {})
+    for part in name.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return float(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else math.nan
