@@ -176,3 +176,14 @@ def run_config(method: str, order: list[str], seed: int, *, data_dir: Path, base
         "evaluation": {**evaluation, "plots": False, "batch_size": 64, "generation": GENERATION},
         "sequence": sequence,
     }
+
+
+def prepare_study(directory: Path, seed: int) -> None:
+    """The study's `prepare` hook (configs/studies/suite_synthetic.yaml): this seed's data in
+    `directory`, and once for all seeds the SFT-pretrained base model beside it (`../base`)."""
+    build_base_model(directory.parent / "base")
+    for d in DOMAINS:
+        write_jsonl(directory / f"{d}_train.jsonl", preference_pairs(d, 256, seed=1000 + seed))
+        write_jsonl(directory / f"{d}_eval.jsonl", preference_pairs(d, 64, seed=1))
+        write_jsonl(directory / f"{d}_ranked.jsonl", ranked_samples(d, 256, seed=1000 + seed))
+        write_jsonl(directory / f"{d}_prompts.jsonl", unlabeled_prompts(d, 256, seed=1000 + seed))

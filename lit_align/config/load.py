@@ -145,7 +145,8 @@ def resolve_tree(tree: dict[str, Any], overrides: list[str] | None = None) -> di
         resolved = OmegaConf.to_container(merged, resolve=True)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or "?"
-        raise ConfigError(f"cannot resolve interpolation at {key}: {exc.msg}") from exc
+        reason = exc.msg.strip().splitlines()[0] if exc.msg.strip() else type(exc).__name__
+        raise ConfigError(f"cannot resolve interpolation at {key}: {reason}") from exc  # context lines off
     assert isinstance(resolved, dict)
     return resolved  # type: ignore[return-value]
 

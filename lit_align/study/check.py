@@ -11,7 +11,7 @@ from typing import Any
 from lit_align.binding import build, check, check_kwargs, import_object
 from lit_align.continual.paths import task_name_problem
 from lit_align.errors import ConfigError
-from lit_align.study.expand import PlannedRun, plan_runs
+from lit_align.study.expand import PlannedRun, plan_runs, prepared_dir
 from lit_align.study.schema import StudyConfig
 from lit_align.study.verdicts import RULES, Rule
 
@@ -101,13 +101,20 @@ def _hook_problems(study: StudyConfig) -> list[str]:
     return problems
 
 
-def run_problems(runs: list[PlannedRun], *, check_data: bool, check_machine: bool) -> list[str]:
-    """Each run config as `validate` checks it; a problem shared by an arm's runs is said once."""
+def run_problems(runs: list[PlannedRun], root: Path, *, check_data: bool, check_machine: bool,
+                 waits_for_prepare: bool = False) -> list[str]:
+    """Each run config as `validate` checks it; a problem shared by an arm's runs is said once.
+    Before a seed's `prepare` hook has run, what it will write (data, a base model under
+    `<output_dir>/prepared/`) cannot be checked: problems naming those paths wait for it."""
     from lit_align.validation.config import validate_config
 
     problems: list[str] = []
     for run in runs:
-        for problem in validate_config(run.config, check_data=check_data, check_machine=check_machine):
+        unprepared = waits_for_prepare and not (prepared_dir(root, run.seed) / ".done").exists()
+        for problem in validate_config(run.config, check_data=check_data and not unprepared,
+                                       check_machine=check_machine):
+            if unprepared and str(root / "prepared") in problem:
+                continue
             line = f"arms.{run.arm} ({run.order}, seed {run.seed}): {problem}"
             if not any(p.startswith(f"arms.{run.arm} (") and p.endswith(problem) for p in problems):
                 problems.append(line)
@@ -127,8 +134,8 @@ def study_problems(raw: dict[str, Any], *, check_data: bool = True, check_machin
         runs = plan_runs(study, Path(study.output_dir))
     except ConfigError as exc:
         return problems + exc.problems
-    # a prepare hook writes the data the runs read: their sources are checked when they run
-    return problems + run_problems(runs, check_data=check_data and study.prepare is None, check_machine=check_machine)
+    return problems + run_problems(runs, Path(study.output_dir), check_data=check_data, check_machine=check_machine,
+                                   waits_for_prepare=study.prepare is not None)
 
 
 def parse_study(raw: dict[str, Any], *, check_data: bool = True) -> StudyConfig:

@@ -147,6 +147,12 @@ class Study:
               f"{len(pending)} to run", flush=True)
         for seed in sorted({r.seed for r in pending}):
             self.prepare(seed)
+        if self.config.prepare is not None:  # what the hook wrote is checked now, before any run starts
+            from lit_align.study.check import run_problems
+
+            problems = run_problems(pending, self.root, check_data=True, check_machine=True)
+            if problems:
+                raise ConfigError(problems)
         jobs = []
         for run in pending:
             save_config(run.config, run.run_dir / "config.yaml")  # makes the directory; fit rewrites it unchanged
@@ -205,12 +211,10 @@ def load_study(path: str, overrides: list[str] | None = None, *, check_data: boo
 
 
 def load_study_raw(path: str, overrides: list[str] | None = None) -> dict[str, Any]:
-    """The study file resolved, except an inline `base`: its `${vars.study.*}` resolve per run."""
+    """The study file resolved, except an inline `base` and the arms: their interpolations
+    (`${vars.study.*}`, the base's own `vars`) resolve in each run's config."""
     from lit_align.config.load import load_tree, resolve_tree
 
     tree = load_tree([path])
-    base = tree.pop("base", None)
-    raw = resolve_tree(tree, overrides)
-    if base is not None:
-        raw["base"] = base
-    return raw
+    per_run = {key: tree.pop(key) for key in ("base", "arms") if key in tree}
+    return resolve_tree(tree, overrides) | per_run

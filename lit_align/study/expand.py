@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lit_align.config.load import load_tree, resolve_tree
+from lit_align.config.load import load_tree, merge_nodes, resolve_tree
 from lit_align.errors import ConfigError
 from lit_align.study.schema import StudyConfig
 
@@ -74,25 +74,39 @@ def _reordered(sequence: list[dict[str, Any]], names: list[str], where: str) -> 
     return [by_name[n] for n in names]
 
 
+def _arm_tree(tree: dict[str, Any], arm: list[str] | dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """An arm as a mapping is merged onto the base (a component of another class replaces the
+    node whole, lists are replaced); as a list it is KEY=VALUE overrides, `*` expanded."""
+    if isinstance(arm, dict):
+        return merge_nodes(tree, copy.deepcopy(arm)), []
+    return tree, [o for item in arm for o in expand_wildcards(tree, item)]
+
+
 def plan_runs(study: StudyConfig, root: Path) -> list[PlannedRun]:
-    """Every run of the grid, resolved; all problems at once, each naming its arm."""
+    """Every run of the grid, resolved; all problems at once, each naming its arm. An order
+    permutes the base's tasks before the arm applies (an arm may replace the sequence whole,
+    as multi-task training does)."""
     base = base_tree(study)
     problems: list[str] = []
     runs: list[PlannedRun] = []
-    for arm, overrides in study.arms.items():
-        for order in study.order_names:
+    for order in study.order_names:
+        ordered = copy.deepcopy(base)
+        if study.orders:
+            try:
+                ordered["sequence"] = _reordered(ordered.get("sequence") or [], study.orders[order], f"orders.{order}")
+            except ConfigError as exc:
+                problems += exc.problems
+                continue
+        for arm, changes in study.arms.items():
             for seed in study.seeds:
                 directory = run_dir(root, arm, order, seed)
-                tree = copy.deepcopy(base)
+                tree = copy.deepcopy(ordered)
                 tree["vars"] = {**(tree.get("vars") or {}),
                                 "study": {"arm": arm, "order": order, "seed": seed, "dir": str(root),
                                           "prepared": str(prepared_dir(root, seed))}}
                 try:
-                    expanded = [o for item in overrides for o in expand_wildcards(tree, item)]
-                    config = resolve_tree(tree, expanded)
-                    if study.orders:
-                        config["sequence"] = _reordered(config.get("sequence") or [], study.orders[order],
-                                                        f"orders.{order}")
+                    tree, overrides = _arm_tree(tree, changes)
+                    config = resolve_tree(tree, overrides)
                 except ConfigError as exc:
                     problems += [f"arms.{arm}: {p}" for p in exc.problems if f"arms.{arm}: {p}" not in problems]
                     continue

@@ -39,8 +39,8 @@ def _local_launcher() -> ComponentSpec:
 class StudyConfig:
     """`base`: a run config file (or several, merged in order) or an inline mapping. `arms`: arm
     name -> KEY=VALUE overrides of the base (`*` stands for every index of a list:
-    `sequence.*.method.class_path=copr`). `orders`: order name -> the base's task names in
-    training order (default: the base's own order, named `o0`). Each run's `vars.study` holds
+    `sequence.*.method.class_path=copr`), or a mapping merged onto the base. `orders`: order
+    name -> the base's task names in training order (default: the base's own order, `o0`). Each run's `vars.study` holds
     `arm`, `order`, `seed` and `dir` (the study's `output_dir`), for interpolation in the base.
     `prepare`: a function `(directory, seed) -> None` run once per seed before any run of it,
     writing what the runs read (data, a base model) into `directory`
@@ -50,7 +50,7 @@ class StudyConfig:
     name: str
     base: str | list[str] | dict[str, Any]
     output_dir: str
-    arms: dict[str, list[str]]
+    arms: dict[str, list[str] | dict[str, Any]]
     seeds: list[Annotated[int, Range(ge=0)]]
     orders: dict[str, list[str]] | None = None
     metrics: list[str] = field(default_factory=lambda: ["average_score", "bwt", "forgetting", "plasticity"])
