@@ -30,14 +30,27 @@ def rows_from_mlflow(tracking_uri: str, experiment: str) -> list[dict[str, Any]]
              **{k: r.data.metrics.get(f"seq/{k}") for k in SCALAR_METRICS}} for r in runs]
 
 
+def _expand_studies(dirs: list[str]) -> list[tuple[str, Path]]:
+    """A study's output directory stands for its finished runs, named `arm/order-seed`."""
+    named = []
+    for d in dirs:
+        study = Path(d) / "study.json"
+        if study.is_file():
+            runs = [r for r in json.loads(study.read_text())["runs"] if r["status"] == "done"]
+            named += [(f"{r['arm']}/{r['order']}-{r['seed']}", Path(d) / r["run_dir"]) for r in runs]
+        else:
+            named.append((Path(d).name, Path(d)))
+    return named
+
+
 def rows_from_dirs(dirs: list[str]) -> list[dict[str, Any]]:
     rows = []
-    for d in dirs:
-        path = Path(d) / "results.json"
+    for name, directory in _expand_studies(dirs):
+        path = directory / "results.json"
         if not path.is_file():
-            raise UserError(f"{path} not found; pass output directories of lit-align runs")
+            raise UserError(f"{path} not found; pass output directories of lit-align runs or studies")
         metrics = json.loads(path.read_text())["metrics"]
-        rows.append({"run": Path(d).name, "forgetting_form": metrics.get("forgetting_form", "max"),
+        rows.append({"run": name, "forgetting_form": metrics.get("forgetting_form", "max"),
                      **{k: metrics.get(k) for k in SCALAR_METRICS}})
     return rows
 

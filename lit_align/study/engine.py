@@ -197,7 +197,13 @@ class Study:
 
         runs = runs if runs is not None else self.plan()
         values, records = self.values(runs)
-        return write_report(self.config, self.root, values, records)
+        report = write_report(self.config, self.root, values, records)
+        if self.config.tracking is not None:
+            from lit_align.study.tracking import log_study
+
+            uri = self.config.tracking.tracking_uri or f"sqlite:///{self.root.resolve() / 'mlflow.db'}"
+            log_study(report, self.root, uri, self.config.tracking.experiment)
+        return report
 
 
 def load_study(path: str, overrides: list[str] | None = None, *, check_data: bool = True) -> Study:

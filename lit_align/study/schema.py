@@ -31,6 +31,15 @@ class VerdictConfig:
     checks: list[CheckConfig]
 
 
+@dataclass
+class StudyTracking:
+    """MLflow for the study itself: a parent run and a nested run per finished run
+    (`tracking_uri` default: `sqlite:///<output_dir>/mlflow.db`)."""
+
+    tracking_uri: str | None = None
+    experiment: str = "lit-align-studies"
+
+
 def _local_launcher() -> ComponentSpec:
     return ComponentSpec("local_launcher")
 
@@ -59,6 +68,7 @@ class StudyConfig:
     after_run: str | None = None
     launcher: Annotated[ComponentSpec, ComponentOf("lit_align.study.launcher.Launcher")] = field(
         default_factory=_local_launcher)
+    tracking: StudyTracking | None = None
 
     @property
     def order_names(self) -> list[str]:
