@@ -35,10 +35,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.c3po_suite import report_scores, score, typed  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
-from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS, GENERAL_FILE  # noqa: E402
 from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
+from lit_align.study.stats import mean_half_width  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
@@ -150,7 +150,7 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]], pi0_probe: float)
         cells = []
         for key in ("s_in", "s_out", "s_near", "s_outside", "s_overall", "changed_in", "probe_exact"):
             values = [g[key] for g in got if g.get(key) is not None]
-            mean, half = ci95(values) if values else (None, None)
+            mean, half = mean_half_width(values) if values else (None, None)
             cells.append("-" if mean is None else f"{mean:.3f} +- {half:.3f}" if len(values) > 1 else f"{mean:.3f}")
         drifts = [g["displacement_nats"] for g in got if g.get("displacement_nats")]
         cells.append(f"{sum(d['chosen'] for d in drifts) / len(drifts):.1f} / "

@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.results_io import write_results_json  # noqa: E402
-from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
+from lit_align.study.stats import mean_half_width  # noqa: E402
 
 RULES = ("exclaim_animals", "summary_prefix", "sky_mention", "technical_code", "quote_keyword")
 METHODS = ("c3po", "dpo", "sft")
@@ -147,7 +147,7 @@ def markdown(runs: list[dict[str, Any]], composition: dict[int, dict[str, Any]],
     for method in meta["methods"]:
         cells = []
         for k in keys:
-            m, h = ci95([r[method][k] for r in runs])
+            m, h = mean_half_width([r[method][k] for r in runs])
             means.setdefault(method, {})[k] = m
             cells.append(f"{m:.3f} +- {h:.3f}")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -173,7 +173,7 @@ def markdown(runs: list[dict[str, Any]], composition: dict[int, dict[str, Any]],
         together = [v for per_seed in composition.values() for v in per_seed.values()]
         for name, vals in (("one C3PO adapter per rule", single), ("five composed", together)):
             lines.append(f"| {name} | " + " | ".join(
-                f"{ci95([v[k] for v in vals])[0]:.3f}" for k in ("s_in", "s_out", "s_overall")) + " |")
+                f"{mean_half_width([v[k] for v in vals])[0]:.3f}" for k in ("s_in", "s_out", "s_overall")) + " |")
     data = [r["data"] for r in runs]
     lines += ["", f"Data per (rule, seed): {min(d['train_rows'] for d in data)}-{max(d['train_rows'] for d in data)} "
                   "training rows; what was left out is in the JSON next to this file.", "",

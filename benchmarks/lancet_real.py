@@ -30,10 +30,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
-from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import lancet_real as scenario  # noqa: E402
 from benchmarks.suites.real_probe import exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
+from lit_align.study.stats import mean_half_width  # noqa: E402
 
 GGUF = "smollm2-135m-instruct"
 LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
@@ -319,7 +319,7 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
                   "| ranking | recall@k | per seed | seconds (mean) |", "|---|---|---|---|"]
         for name in names:
             values = [r["recall"]["rankings"][name]["recall_at_k"] for r in recalled]
-            mean, half = ci95(values)
+            mean, half = mean_half_width(values)
             secs = sum(r["recall"]["rankings"][name]["seconds"] for r in recalled) / len(recalled)
             lines.append(f"| {name} | {mean:.3f} +- {half:.3f} | {', '.join(f'{v:.2f}' for v in values)} | "
                          f"{secs:.0f} |")
@@ -333,7 +333,7 @@ def markdown(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
             if not got:
                 continue
             seeds = ", ".join(str(r["seed"]) for r in corrected if name in r)
-            cells = [ci95([g[key] for g in got]) for key in ("bad_rate", "probe_exact", "utility_logprob")]
+            cells = [mean_half_width([g[key] for g in got]) for key in ("bad_rate", "probe_exact", "utility_logprob")]
             secs = [r[name]["seconds"] for r in corrected if name in r]
             lines.append(f"| {name} | {seeds} | " + " | ".join(
                 f"{m:.3f} +- {h:.3f}" if len(got) > 1 else f"{m:.3f}" for m, h in cells)

@@ -39,8 +39,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
-from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
+from lit_align.study.stats import mean_half_width  # noqa: E402
 
 CLEAN = ("polite", "keyword", "avoid", "short")
 METHODS = ("lancet", "random", "ascent", "dpo_fresh")
@@ -176,14 +176,14 @@ def markdown(runs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     lines = [f"# LANCET suite ({meta['date']}, {meta['platform']})", "",
              f"Seeds {meta['seeds']}; {meta['args']}", "",
              "recall@k (k = injected rows): " + "{:.3f} +- {:.3f}".format(
-                 *ci95([r["recall"]["recall_at_k"] for r in runs])), "",
+                 *mean_half_width([r["recall"]["recall_at_k"] for r in runs])), "",
              "| model | bad-behaviour rate | utility | utility change vs contaminated |",
              "|---|---|---|---|"]
     before = [r["before"]["utility"] for r in runs]
     for name in ("before", *meta["methods"]):
-        bad = ci95([r[name]["bad_rate"] for r in runs])
-        util = ci95([r[name]["utility"] for r in runs])
-        change = ci95([(r[name]["utility"] - b) / b for r, b in zip(runs, before, strict=True)])
+        bad = mean_half_width([r[name]["bad_rate"] for r in runs])
+        util = mean_half_width([r[name]["utility"] for r in runs])
+        change = mean_half_width([(r[name]["utility"] - b) / b for r, b in zip(runs, before, strict=True)])
         label = "contaminated SFT model" if name == "before" else name
         lines.append(f"| {label} | {bad[0]:.3f} +- {bad[1]:.3f} | {util[0]:.3f} +- {util[1]:.3f} "
                      f"| {100 * change[0]:+.1f}% +- {100 * change[1]:.1f} |")

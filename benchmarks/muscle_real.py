@@ -32,10 +32,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
-from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import arithmetic_real  # noqa: E402
 from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import compat_report, fit_task, write_jsonl  # noqa: E402
+from lit_align.study.stats import mean_half_width  # noqa: E402
 
 GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
@@ -134,7 +134,7 @@ def summary(runs: list[dict[str, Any]], models: list[str]) -> dict[str, dict[str
             if model == "v1" else ((s, k) for s, k, _ in MEASURES)
         got = [r[source] for r in runs if source in r]
         if got:
-            table[model] = {f"{s}_{k}": list(ci95([g["splits"][s][k] for g in got])) for s, k in keys}
+            table[model] = {f"{s}_{k}": list(mean_half_width([g["splits"][s][k] for g in got])) for s, k in keys}
     return table
 
 

@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.results_io import write_results_json  # noqa: E402
-from benchmarks.run_suite import ci95  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
 from benchmarks.suites.synthetic import compat_report, write_jsonl  # noqa: E402
+from lit_align.study.stats import mean_half_width  # noqa: E402
 
 TASK_DOMAINS = ("colors", "keyword", "polite")
 SHIFTED = ("keyword", "polite")  # domains whose answers base v2's further training mostly gets wrong
@@ -166,7 +166,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
                     rows.setdefault(f"{kind}_{key}", []).append(sum(s[field] * s["n"] for s in picked) / n)
                 if kind == "choice":
                     rows.setdefault("choice_nfr_mc", []).append(sum(s["nfr_mc"] * s["n"] for s in picked) / n)
-        out[model] = {k: ci95(v) for k, v in rows.items()}
+        out[model] = {k: mean_half_width(v) for k, v in rows.items()}
     return out
 
 

@@ -62,7 +62,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 
     study = load_study(args.config, args.overrides, check_data=args.action != "report")
     if args.action == "run":
-        statuses = study.run()
+        statuses = study.run(arms=args.arms)
     elif args.action == "report":
         study.report()
         statuses = study.status()
@@ -79,10 +79,16 @@ def cmd_study(args: argparse.Namespace) -> int:
 def _add_study_parser(sub: Any) -> None:
     text = "run a study file (arms x orders x seeds of one base config), show its status, or report it"
     p = _command(sub, "study", text, cmd_study)
-    p.add_argument("action", choices=("run", "status", "report"), help="run the unfinished runs (resumable), "
-                   "list each run's state, or write study.json/study.md/plots from the finished runs")
-    p.add_argument("--config", "-c", required=True, metavar="YAML", help="the study file (docs/studies.md)")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotlist overrides of the study file")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, help_text in (("run", "run the unfinished runs (resumable), then report"),
+                              ("status", "list each run's state: done, failed (with its error) or pending"),
+                              ("report", "write study.json, study.md and plots from the finished runs")):
+        a = _command(actions, action, help_text, cmd_study)
+        a.add_argument("--config", "-c", required=True, metavar="YAML", help="the study file (docs/studies.md)")
+        if action == "run":
+            a.add_argument("--arms", nargs="+", metavar="ARM", help="only these arms now (the report covers all)")
+        a.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                       help="dotlist overrides of the study file, e.g. seeds=[0] base.trainer.max_steps=4")
 
 
 def cmd_print_config(args: argparse.Namespace) -> int:

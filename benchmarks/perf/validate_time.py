@@ -67,7 +67,7 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "validate_time.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"# `lit-align validate` wall time (V1: <= 5 s on 2 quiet cores)", "",
+    lines = ["# `lit-align validate` wall time (V1: <= 5 s on 2 quiet cores)", "",
              f"Machine: {result['machine']}; load average at the end {result['load_average_at_end']:.2f}; "
              f"{args.repeats} interleaved repeats, fresh process each.", "",
              "| command | median s | all |", "|---|---|---|"]

@@ -4,10 +4,12 @@ computed from those numbers (targets in ../shared/targets.md)."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
-from benchmarks.run_suite import ci95, plasticity
+from lit_align.study.metrics import plasticity
+from lit_align.study.stats import mean_half_width
 
 HEADLINE = ("average_score", "bwt", "forgetting", "plasticity", "nfr_mean_consecutive")
 EXTRA = ("pairwise_average_score", "pairwise_bwt", "probe_exact_drift", "probe_logprob_drift")
@@ -23,7 +25,7 @@ def run_record(method: str, order: int, seed: int, results: dict[str, Any]) -> d
     metrics`), the matrix being the gold score of generated answers."""
     gen = results["generation"]
     metrics = {k: v for k, v in gen["metrics"].items() if isinstance(v, (int, float))}
-    if (value := plasticity(gen["matrix"])) is not None:
+    if not math.isnan(value := plasticity(gen)):
         metrics["plasticity"] = value
     metrics["pairwise_average_score"] = results["metrics"]["average_score"]
     if "bwt" in results["metrics"]:
@@ -56,7 +58,7 @@ def summarise(runs: list[dict[str, Any]], methods: list[str]) -> dict[str, dict[
         for key in (*HEADLINE, *EXTRA):
             values = [r["metrics"][key] for r in rows if key in r["metrics"]]
             if values:
-                table[method][key] = [*ci95(values), len(values)]
+                table[method][key] = [*mean_half_width(values), len(values)]
     return table
 
 

@@ -77,7 +77,7 @@ def _drop_stale_init_args(cfg: DictConfig, key: str, value: Any) -> None:
         del node["init_args"]
 
 
-def _apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
     """Apply `a.b.0.c=value` items; values parse as YAML, list indices are positions."""
     for item in overrides:
         key, sep, raw = item.partition("=")
@@ -138,7 +138,7 @@ def load_config(paths: list[str], overrides: list[str] | None = None) -> dict[st
 
 def resolve_tree(tree: dict[str, Any], overrides: list[str] | None = None) -> dict[str, Any]:
     """Apply dotlist `overrides` to a merged tree and resolve its interpolations."""
-    merged = _apply_overrides(OmegaConf.create(tree), overrides or [])
+    merged = apply_overrides(OmegaConf.create(tree), overrides or [])
     # values read from the environment are secrets until shown otherwise: never saved or printed
     secrets.register_env(secrets.env_references(OmegaConf.to_yaml(merged)), os.environ)
     try:

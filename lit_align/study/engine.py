@@ -134,7 +134,8 @@ class Study:
             return
         atomic_write_json(failure, {"returncode": outcome.returncode, "error": outcome.error})
 
-    def run(self, launcher: Launcher | None = None) -> list[RunStatus]:
+    def run(self, launcher: Launcher | None = None, arms: list[str] | None = None) -> list[RunStatus]:
+        """Run the unfinished runs (of `arms` only, when given: the report still covers them all)."""
         runs = self.plan()
         added = self.check_unchanged()
         if added:
@@ -142,7 +143,11 @@ class Study:
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / STUDY_FILE).is_file() or added:
             atomic_write_text(self.root / STUDY_FILE, to_yaml(self.raw))
-        pending = [r for r in runs if status_of(r).state != "done"]
+        unknown = sorted(set(arms or []) - set(self.config.arms))
+        if unknown:
+            raise UserError(f"--arms: {', '.join(unknown)} is not an arm of {self.config.name} "
+                            f"(arms: {', '.join(self.config.arms)})")
+        pending = [r for r in runs if status_of(r).state != "done" and (not arms or r.arm in arms)]
         print(f"[study] {self.config.name}: {len(runs)} runs, {len(runs) - len(pending)} done, "
               f"{len(pending)} to run", flush=True)
         for seed in sorted({r.seed for r in pending}):
@@ -219,8 +224,12 @@ def load_study(path: str, overrides: list[str] | None = None, *, check_data: boo
 def load_study_raw(path: str, overrides: list[str] | None = None) -> dict[str, Any]:
     """The study file resolved, except an inline `base` and the arms: their interpolations
     (`${vars.study.*}`, the base's own `vars`) resolve in each run's config."""
-    from lit_align.config.load import load_tree, resolve_tree
+    from omegaconf import OmegaConf
+
+    from lit_align.config.load import apply_overrides, load_tree, resolve_tree
 
     tree = load_tree([path])
+    if overrides:  # `base.trainer.max_steps=4` reaches the base too: applied before anything resolves
+        tree = OmegaConf.to_container(apply_overrides(OmegaConf.create(tree), overrides), resolve=False)
     per_run = {key: tree.pop(key) for key in ("base", "arms") if key in tree}
-    return resolve_tree(tree, overrides) | per_run
+    return resolve_tree(tree) | per_run

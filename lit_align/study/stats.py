@@ -52,6 +52,12 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> Interval:
     return Interval(mean, mean - half, mean + half, len(kept), level)
 
 
+def mean_half_width(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width of the t interval): the `mean +- h` of a table cell (0 for one value)."""
+    interval = t_interval(values, level)
+    return interval.mean, interval.half_width if interval.n > 1 else 0.0
+
+
 class Paired(NamedTuple):
     """Differences `a - b` over the keys both have, their interval, and the keys one side lacks."""
 

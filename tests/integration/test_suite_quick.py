@@ -1,6 +1,9 @@
-"""The CI-sized synthetic suite: builds a base model, runs 2 methods, aggregates with CIs."""
+"""The synthetic suite's study file at CI size: the shipped study with two of its arms, one
+seed, one order and 4 steps a task, run through `lit-align study` (its prepare hook builds the
+base model and data), reported with the same verdicts."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,14 +15,22 @@ pytestmark = pytest.mark.integration
 
 
 def test_quick_suite_runs_and_reports(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run_suite.py"), "--quick", "--out", str(tmp_path / "out"),
-         "--work", str(tmp_path / "work")], capture_output=True, text=True, cwd=REPO)
+    out = tmp_path / "suite"
+    command = [sys.executable, "-m", "lit_align.cli", "study", "run", "--arms", "sequential_dpo", "dpo_replay",
+               "--config", "configs/studies/suite_synthetic.yaml", f"output_dir={out}", "seeds=[0]",
+               "orders=null", "base.trainer.max_steps=4",
+               "launcher.init_args.jobs=1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MLFLOW_DISABLE_TELEMETRY": "true"}
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads((tmp_path / "out" / "suite_synthetic_quick.json").read_text())
-    assert set(report["summary"]) == {"sequential_dpo", "dpo_replay"}
-    for run in report["runs"]:
-        assert len(run["matrix"]) == 3 and run["splits"] == ["polite", "colors", "keyword"]
-        assert -1 <= run["metrics"]["bwt"] <= 1
-    assert "| sequential_dpo |" in (tmp_path / "out" / "suite_synthetic_quick.md").read_text()
-    assert (tmp_path / "work" / "mlflow.db").is_file()
+    report = json.loads((out / "study.json").read_text())
+    done = [r for r in report["runs"] if r["status"] == "done"]
+    assert {r["arm"] for r in done} == {"sequential_dpo", "dpo_replay"} and len(done) == 2
+    for run in done:
+        assert len(run["matrix"]) == 5 and run["splits"] == ["polite", "colors", "keyword", "avoid", "short"]
+        assert -1 <= run["metrics"]["bwt"] <= 1 and run["metrics"]["generation.metrics.average_score"] is not None
+    assert len(report["missing"]) == 6  # the other arms, not run here: listed, not averaged
+    assert [v["name"] for v in report["verdicts"]] == ["F1", "replay_better", "F2"]
+    assert all(v["outcome"] == "not shown" for v in report["verdicts"])  # one seed: no interval
+    text = (out / "study.md").read_text()
+    assert "| sequential_dpo |" in text and "## Missing runs (6)" in text
