@@ -42,6 +42,14 @@ EXTENSIONS = textwrap.dedent('''
             return [1.0, 2.0, 3.0]
 
 
+    class Picky(DPOModule):
+        def __init__(self, *, alpha: float = 1.0, **dpo_args):
+            super().__init__(**dpo_args)
+            if alpha > 0.5:
+                from lit_align.errors import ConfigError
+                raise ConfigError(f"method.init_args.alpha must be <= 0.5 (got {alpha})")
+
+
     class ShortScorer(ResponseScorer):
         def score(self, split, prompts, responses):
             return [1.0]
@@ -131,3 +139,12 @@ def test_expect_scores_names_each_wrong_shape(value, message):
     with pytest.raises(ExtensionError, match=message):
         expect_scores(value, 2, "my.Method.select_for_memory")
     assert expect_scores(None, 2, "x") is None and expect_scores((1, 2.5), 2, "x") == [1.0, 2.5]
+
+
+def test_a_constructors_error_names_the_task_it_belongs_to(user_module, data_dir, tmp_path, capsys):  # noqa: F811
+    """Constructors name their keys from `method.`: the runner says which task's method (the key
+    path used to be `method.init_args...` whichever task it was)."""
+    cfg = _dpo_only(data_dir, tmp_path, class_path="user_ext.Picky")
+    code, err = _run("fit", cfg, tmp_path, capsys)
+    assert code == 2
+    assert err.strip() == "lit-align fit: error: sequence[0].method.init_args.alpha must be <= 0.5 (got 1.0)"

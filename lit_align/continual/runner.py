@@ -107,7 +107,11 @@ class TaskSequenceRunner:
     def _build_module(self, task: TaskConfig, index: int, policy: Any) -> Any:
         from lit_align.modules.base import AlignmentModule
 
-        module = task.method.instantiate(policy=policy)
+        try:
+            module = task.method.instantiate(policy=policy)
+        except ConfigError as exc:  # a constructor names its keys from `method.`: say which task's method
+            raise ConfigError([f"sequence[{index}].{p}" if p.startswith("method.") else p for p in exc.problems]
+                              ) from None
         if not isinstance(module, AlignmentModule):
             raise ConfigError(f"sequence[{index}].method: {task.method.class_path} is not an AlignmentModule")
         module.task_name = task.name
