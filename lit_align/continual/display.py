@@ -79,6 +79,9 @@ class SequenceDisplay:
             for name, row in zip(gen["tasks"], gen["matrix"], strict=True):
                 generated.add_row(name, *(f"{v:.3f}" for v in row))
             self.console.print(generated)
+            if "sound_rate" in gen:
+                self.console.print(_sound_table(report["splits"], gen["tasks"], gen["sound_rate"],
+                                                report.get("generation_sound")))
         if report.get("probe"):
             self.console.print(_probe_table(report["probe"]))
         metrics = Table(title="sequence metrics")
@@ -95,11 +98,37 @@ class SequenceDisplay:
         self.console.print(metrics)
 
 
-def _probe_table(probe: dict[str, Any]) -> Any:
-    """The general probe after every task, with its drift from before the first task."""
+def _sound_table(splits: list[str], tasks: list[str], rates: dict[str, Any], sound: dict[str, Any] | None) -> Any:
+    """Each generated-answer cell as `sound rate / score on sound answers` (unsound answers score 0):
+    a collapsed model's rule-following shows here as a low sound rate, not as a high score."""
     from rich.table import Table
 
-    table = Table(title="general probe (alignment tax): drift from before the first task")
+    table = Table(title="generated answers: sound rate / score with unsound answers as 0")
+    table.add_column("after \\ on")
+    for split in splits:
+        table.add_column(split, justify="right")
+
+    def cells(rate_row: list[float], score_row: list[float]) -> list[str]:
+        return [f"{r:.2f} / {v:.3f}" for r, v in zip(rate_row, score_row, strict=True)]
+
+    table.add_row("(reference)", *cells(rates["baseline"], sound["baseline"] if sound else rates["baseline"]))
+    for name, rate_row, score_row in zip(tasks, rates["matrix"], sound["matrix"] if sound else rates["matrix"],
+                                         strict=True):
+        table.add_row(name, *cells(rate_row, score_row))
+    return table
+
+
+def _probe_table(probe: dict[str, Any]) -> Any:
+    """The general probe after every task, with its drift from before the first task; the caption
+    names the worst point (T1 reads the probe there, not at the end)."""
+    from rich.table import Table
+
+    worst = probe.get("worst")
+    caption = None
+    if worst is not None and worst.get("exact_relative_drop") is not None:
+        caption = (f"worst point: after {worst['after']}, exact {worst['exact']:.3f} "
+                   f"({-100 * worst['exact_relative_drop']:+.0f}% from before)")
+    table = Table(title="general probe (alignment tax): drift from before the first task", caption=caption)
     for column in ("after", "exact", "exact drift", "answer log-prob drift (nats/token)"):
         table.add_column(column, justify="left" if column == "after" else "right")
     base = probe["baseline"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ def matrix_csv(report: dict[str, Any]) -> str:
 def write_results(output_dir: Path, report: dict[str, Any], tasks: list[dict[str, Any]],
                   baseline: dict[str, list[float]], margins_after: list[dict[str, list[float]]], *,
                   complete: bool, plots: bool, setup_seconds: float,
-                  generated: dict[str, Any] | None = None) -> list[Path]:
+                  generated: dict[str, Any] | None = None,
+                  generations: list[dict[str, Any]] | None = None) -> list[Path]:
     """Write (atomically) everything a reader of the run needs; return the paths written."""
     results = contained(output_dir, "results.json")
     atomic_write_json(results, {
@@ -52,6 +54,10 @@ def write_results(output_dir: Path, report: dict[str, Any], tasks: list[dict[str
     matrix = contained(output_dir, "matrix.csv")
     atomic_write_text(matrix, matrix_csv(report))
     paths = [results, per_example, matrix, contained(output_dir, "config.yaml")]
+    if generations:  # every generated answer of every evaluation, with its flags and score: re-readable
+        lines = contained(output_dir, "generations.jsonl")
+        atomic_write_text(lines, "".join(json.dumps(g, ensure_ascii=False) + "\n" for g in generations))
+        paths.append(lines)
     if plots and report["matrix"] and report["splits"]:
         from lit_align.tracking.plots import plot_matrix, plot_scores
 

@@ -291,4 +291,5 @@ class TaskSequenceRunner:
                              plots=final and self.config.evaluation.plots,
                              setup_seconds=scoring.setup_seconds,
                              generated={"baseline": scoring.generated_baseline, "after": scoring.generated_after}
-                             if scoring.generation is not None else None)
+                             if scoring.generation is not None else None,
+                             generations=scoring.generations)

@@ -14,10 +14,12 @@ from typing import Any
 
 
 def plasticity(results: dict[str, Any]) -> float:
-    """Mean of a_ii: each task's score right after training on it (F2's "similar plasticity")."""
+    """Mean of a_ii: each task's score right after training on it (F2's "similar plasticity").
+    Defined for a square matrix of two or more tasks (multi-task training has one row: NaN)."""
     matrix = results.get("matrix") or []
-    diagonal = [row[i] for i, row in enumerate(matrix) if i < len(row)]
-    return statistics.fmean(diagonal) if diagonal else math.nan
+    if len(matrix) < 2 or any(len(row) != len(matrix) for row in matrix):
+        return math.nan
+    return statistics.fmean(row[i] for i, row in enumerate(matrix))
 
 
 def probe_worst_exact(results: dict[str, Any]) -> float:
