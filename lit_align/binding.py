@@ -21,6 +21,7 @@ import logging
 import math
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -114,6 +115,20 @@ def import_object(dotted: str, kind: str | None = None) -> Any:
     if inspect.ismodule(found):
         raise ConfigError(_module_not_class(dotted, found))
     return found
+
+
+def registered_or_dotted(name: str, registry: Mapping[str, Any], where: str, what: str, example: str = "") -> Any:
+    """`registry[name]`, or the object a dotted path names: how a loss variant or a verdict rule
+    is chosen in a config (a short name of lit-align's, or the user's own by its path)."""
+    if name in registry:
+        return registry[name]
+    if "." not in name:
+        raise ConfigError(f"{where}: unknown {what} {name!r}; choose one of {', '.join(sorted(registry))} or give the "
+                          f"dotted path of your own {what} function{example}")
+    try:
+        return import_object(name)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.problems[0]}") from None
 
 
 def _module_not_class(dotted: str, module: Any) -> str:

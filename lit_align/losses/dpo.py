@@ -159,18 +159,9 @@ PREFERENCE_LOSSES: dict[str, PreferenceLoss] = {
 def resolve_preference_loss(name: str, where: str = "method.init_args.loss") -> PreferenceLoss:
     """A short name of `PREFERENCE_LOSSES`, or the dotted path of a `PreferenceLoss` or of a loss
     function (taken as needing a reference and summed log-probs) in the user's own module."""
-    if name in PREFERENCE_LOSSES:
-        return PREFERENCE_LOSSES[name]
-    known = ", ".join(sorted(PREFERENCE_LOSSES))
-    if "." not in name:
-        raise ConfigError(f"{where}: unknown loss {name!r}; choose one of {known} or give the dotted path of "
-                          f"your own loss function (e.g. my_losses.sppo_hard)")
-    from lit_align.binding import import_object
+    from lit_align.binding import registered_or_dotted
 
-    try:
-        found = import_object(name)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc.problems[0]}") from None
+    found = registered_or_dotted(name, PREFERENCE_LOSSES, where, "loss", " (e.g. my_losses.sppo_hard)")
     if isinstance(found, PreferenceLoss):
         return found
     if callable(found) and not isinstance(found, type):

@@ -8,7 +8,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from lit_align.binding import build, check, check_kwargs, import_object
+from lit_align.binding import build, check, check_kwargs, import_object, registered_or_dotted
 from lit_align.continual.paths import task_name_problem
 from lit_align.errors import ConfigError
 from lit_align.study.expand import PlannedRun, plan_runs, prepared_dir
@@ -19,15 +19,7 @@ VERDICT_SUPPLIED = frozenset({"values"})  # what the engine passes every rule: t
 
 
 def resolve_rule(name: str, where: str) -> Rule:
-    if name in RULES:
-        return RULES[name]
-    if "." not in name:
-        raise ConfigError(f"{where}: unknown rule {name!r}; choose one of {', '.join(sorted(RULES))} or give the "
-                          f"dotted path of your own rule function")
-    try:
-        found = import_object(name)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc.problems[0]}") from None
+    found = registered_or_dotted(name, RULES, where, "rule")
     if not callable(found):
         raise ConfigError(f"{where}: {name!r} is a {type(found).__name__}, not a rule function")
     return found
