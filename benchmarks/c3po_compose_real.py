@@ -7,7 +7,7 @@ model keeps at least 80% of its own adapter's S_in (the rule is fixed here, befo
 are scored with the same answer budget (--eval-tokens, the study's).
 Results: benchmarks/results/c3po_compose_real.{json,md}.
 
-    python benchmarks/c3po_compose_real.py [--seeds 0 1 2] [--work benchmarks/.cache/c3po_real]
+    python -m benchmarks.c3po_compose_real [--seeds 0 1 2] [--work benchmarks/.cache/c3po_real]
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from benchmarks.c3po_real import WORK, evaluation_config, feedback_config  # noqa: E402
-from benchmarks.c3po_suite import score  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
-from benchmarks.suites.feedback_real import FEEDBACKS  # noqa: E402
+from benchmarks.suites.feedback_real import (  # noqa: E402
+    FEEDBACKS,  # noqa: E402
+    WORK,
+    evaluation_config,
+    feedback_config,
+)
+from benchmarks.suites.feedback_scores import score  # noqa: E402
 from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 
 SURVIVES = 0.8  # share of the single adapter's S_in the composed model must keep

@@ -10,7 +10,7 @@ per feedback and seed, from what the build wrote:
   (written as near-scope, but about the feedback's subject);
 - revisions that follow the feedback (the exact check), against pi_0's own answers before revision.
 
-    python benchmarks/c3po_generator_real.py [--seeds 0] [--work runs/c3po_generator_real]
+    python -m benchmarks.c3po_generator_real [--seeds 0] [--work runs/c3po_generator_real]
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.suites.feedback_real import FEEDBACKS, CheckableFeedback  # noqa: E402
 

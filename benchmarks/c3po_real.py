@@ -18,7 +18,7 @@ near and out of scope), S_overall and the judge-free changed rates; the general 
 gives the drift. F3r: S_in >= 0.8 x DPO's, out-of-scope change <= 0.5 x DPO's. Every run is written
 under --work as it finishes and read back.
 
-    python benchmarks/c3po_real.py [--feedbacks animals_exclaim] [--seeds 0 1 2]
+    python -m benchmarks.c3po_real [--feedbacks animals_exclaim] [--seeds 0 1 2]
 """
 
 from __future__ import annotations
@@ -26,43 +26,29 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from benchmarks.c3po_suite import report_scores, score, typed  # noqa: E402
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
-from benchmarks.suites.feedback_real import FEEDBACKS, GENERAL_FILE  # noqa: E402
+from benchmarks.suites.feedback_real import (  # noqa: E402,F401  # noqa: E402
+    BUILD_TOKENS,
+    FEEDBACKS,
+    GENERAL_FILE,
+    GGUF,
+    WORK,
+    evaluation_config,
+    feedback_config,
+)
+from benchmarks.suites.feedback_scores import report_scores, score, typed  # noqa: E402
 from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
 from lit_align.study.stats import mean_half_width  # noqa: E402
 
-GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
 LORA = {"r": 16, "alpha": 32, "target_modules": "all-linear"}
 SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 160, "max_prompt_length": 48}
 METHODS = ("c3po", "c3po_anchored", "dpo", "dpo_low_lr", "sft", "in_context")
-BUILD_TOKENS = 48  # pi_0's answers in the data; the evaluation budget (--eval-tokens) must fit a revision
-WORK = REPO / "benchmarks" / ".cache" / "c3po_real"
-
-
-def feedback_config(name: str, seed: int, work: Path, n: int) -> dict[str, Any]:
-    feedback = next(f.feedback for f in FEEDBACKS if f.name == name)
-    return {"feedback": feedback, "seed": seed, "chat_template": True, "model": GGUF, "output_dir": str(work / "data"),
-            "generator": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackGenerator",
-                          "init_args": {"name": name}},
-            "judge": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackJudge", "init_args": {"name": name}},
-            "out_of_scope": {"path": "json", "data_files": str(GENERAL_FILE)},
-            "n_in": n, "n_near": n, "n_out": n, "test_fraction": 1 / 3,
-            "sampling": {"max_new_tokens": BUILD_TOKENS, "temperature": 0.0, "batch_size": 16}}
-
-
-def evaluation_config(raw: dict[str, Any], tokens: int) -> dict[str, Any]:
-    """The build's config with a larger answer budget: a revision is pi_0's (cut) answer plus the
-    feedback's change, so an adapted model needs room beyond BUILD_TOKENS to show it."""
-    return raw | {"sampling": raw["sampling"] | {"max_new_tokens": tokens}}
 
 
 def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, Any]:

@@ -11,8 +11,8 @@ Each exported model answers the held-out prompts greedily; the rule's heuristic 
 answer gives S_in, S_out (mean |score| over near- and out-of-scope) and S_overall. Composition: the
 five C3PO models of a seed are added as deltas onto pi_0 (`lit-align compose`) and scored on every rule.
 
-    python benchmarks/c3po_suite.py                       # 5 rules x seeds 0-2, ~20 min on 2 cores
-    python benchmarks/c3po_suite.py --rules exclaim_animals --seeds 0 --name c3po_pilot
+    python -m benchmarks.c3po_suite                       # 5 rules x seeds 0-2, ~20 min on 2 cores
+    python -m benchmarks.c3po_suite --rules exclaim_animals --seeds 0 --name c3po_pilot
 """
 
 from __future__ import annotations
@@ -20,16 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402
+from benchmarks.suites.feedback_scores import report_scores, score, typed  # noqa: E402,F401
 from benchmarks.suites.synthetic import fit_task  # noqa: E402
 from lit_align.study.stats import mean_half_width  # noqa: E402
 
@@ -71,30 +70,6 @@ def method_task(method: str, data: Path, args: argparse.Namespace) -> dict[str, 
 def fit(method: str, data: Path, base: Path, seed: int, out: Path, args: argparse.Namespace) -> Path:
     model = {"class_path": "hf", "init_args": {"name_or_path": str(base), "lora": LORA}}
     return fit_task(method, model, method_task(method, data, args), out, seed, args.epochs)
-
-
-def typed(raw: dict[str, Any]) -> Any:
-    from lit_align.binding import build
-    from lit_align.feedback.build import FeedbackDataConfig
-
-    return build(raw, FeedbackDataConfig, "c3po suite")
-
-
-def score(cfg_raw: dict[str, Any], model_dir: Path) -> dict[str, Any]:
-    from lit_align.feedback.build import evaluate_model
-
-    return report_scores(evaluate_model(typed(cfg_raw), str(model_dir)))
-
-
-def report_scores(report: dict[str, Any]) -> dict[str, Any]:
-    """The scores a study keeps from `evaluate_model`'s report: S_in, S_out (and its near- and
-    out-of-scope parts), S_overall and the judge-free changed rates."""
-    return {k: report[k] for k in ("s_in", "s_out", "s_overall")} | {
-        "s_near": report["scopes"]["near"]["mean_abs_score"], "s_outside": report["scopes"]["out"]["mean_abs_score"],
-        "changed_in": report["scopes"]["in"]["changed"],
-        "changed_out": (report["scopes"]["near"]["changed"] * report["scopes"]["near"]["n"]
-                        + report["scopes"]["out"]["changed"] * report["scopes"]["out"]["n"])
-        / (report["scopes"]["near"]["n"] + report["scopes"]["out"]["n"])}
 
 
 def one(rule: str, seed: int, base: Path, args: argparse.Namespace) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """LANCET on SmolLM2-135M-Instruct (issue 21, target F5r): recall the injected rows behind a bad
 behaviour of a real LoRA fine-tune, then correct it (scenario: benchmarks/suites/lancet_real.py).
 
-    python benchmarks/lancet_real.py build                  # the untuned model's answers (committed)
-    python benchmarks/lancet_real.py run [--seeds 0 1 2] [--correct lancet ascent dpo_fresh retrain ...]
-    python benchmarks/lancet_real.py choose --seed 0        # the IBO variant the rule picks on one seed
-    python benchmarks/lancet_real.py report                 # results files from the stages computed so far
+    python -m benchmarks.lancet_real build                  # the untuned model's answers (committed)
+    python -m benchmarks.lancet_real run [--seeds 0 1 2] [--correct lancet ascent dpo_fresh retrain ...]
+    python -m benchmarks.lancet_real choose --seed 0        # the IBO variant the rule picks on one seed
+    python -m benchmarks.lancet_real report                 # results files from the stages computed so far
 
 Per seed: SFT (LoRA) on the clean rows + the injected refusals -> the contaminated model; measure
 its refusal rate on 48 held-out history questions and its utility; rank the training rows by
@@ -21,24 +21,22 @@ import argparse
 import json
 import platform
 import random
-import sys
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.suites import lancet_real as scenario  # noqa: E402
+from benchmarks.suites.lancet_real import GGUF, SHAPE, refused_queries  # noqa: E402,F401
+from benchmarks.suites.lancet_real import read_jsonl as _read_jsonl  # noqa: E402
 from benchmarks.suites.real_probe import exact_rate  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
 from lit_align.study.stats import mean_half_width  # noqa: E402
 
-GGUF = "smollm2-135m-instruct"
 LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                                   "down_proj"]}
-SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 128, "max_prompt_length": 48}
 PRECONDITIONERS = ("ekfac", "kfac", "diagonal", "identity")
 # IBO variants (issue 21, item 4): the old defaults first; all are chosen between on seed 0 and the
 # chosen one is reported on the held-out seeds. counter_k 0 leaves out the "counteracting" rows (the most negative
@@ -68,10 +66,6 @@ IBO_VARIANTS: dict[str, dict[str, Any]] = {
 SELECTABLE = [name for name, v in IBO_VARIANTS.items() if v.get("ranking", "ekfac") == "ekfac"]
 CORRECTIONS = (*IBO_VARIANTS, "ascent", "dpo_fresh", "retrain")
 WORK = REPO / "benchmarks" / ".cache" / "lancet_real"
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def chat(prompts: list[str], tokenizer: Any) -> list[str]:
@@ -197,16 +191,6 @@ def recall(contaminated: dict[str, Any], args: argparse.Namespace, work: Path) -
     start = time.perf_counter()
     record("tfidf", lexical_scores([rows[i] for i in train.rows], queries), time.perf_counter() - start)
     return out
-
-
-def refused_queries(policy: Any) -> list[dict[str, str]]:
-    """The query prompts the contaminated model refuses, with its (greedy) refusals: what recall traces."""
-    from lit_align.data.refusal import is_refusal
-    from lit_align.generation import Sampling, policy_answerer
-
-    history = [r["prompt"] for r in _read_jsonl(scenario.DATA / "history_queries.jsonl")]
-    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(history)
-    return [{"prompt": p, "completion": a} for p, a in zip(history, said, strict=True) if is_refusal(a)]
 
 
 def lexical_scores(rows: list[dict[str, Any]], queries: list[dict[str, str]]) -> Any:

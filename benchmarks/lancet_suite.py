@@ -20,8 +20,8 @@ Protocol per seed (every step through lit-align's own commands and API):
 6. Measure on held-out prompts: bad-behaviour rate on 48 unseen "Explain" prompts (answer not
    on-topic-and-concise), utility = mean gold reward on 24 unseen prompts per clean domain.
 
-    python benchmarks/lancet_suite.py                  # seeds 0-2, ~10 min on 2 cores
-    python benchmarks/lancet_suite.py --seeds 0 --name lancet_pilot
+    python -m benchmarks.lancet_suite                  # seeds 0-2, ~10 min on 2 cores
+    python -m benchmarks.lancet_suite --seeds 0 --name lancet_pilot
 """
 
 from __future__ import annotations
@@ -31,13 +31,11 @@ import json
 import platform
 import random
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.suites.synthetic import fit_task, write_jsonl  # noqa: E402
 from lit_align.study.stats import mean_half_width  # noqa: E402

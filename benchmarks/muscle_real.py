@@ -1,6 +1,6 @@
 """MUSCLE on SmolLM2-135M-Instruct (issue 20, target F4r): a real base update, retraining vs MUSCLE.
 
-    python benchmarks/muscle_real.py [--seeds 0 1 2] [--masks argmax likelihood old_correct]
+    python -m benchmarks.muscle_real [--seeds 0 1 2] [--masks argmax likelihood old_correct]
 
 Everything through `lit-align fit` and `lit-align compat`, every stage written under --work as it
 finishes and reused (a killed study resumes where it stopped):
@@ -24,13 +24,11 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 from benchmarks.suites import arithmetic_real  # noqa: E402
 from benchmarks.suites.real_probe import model_exact_rate  # noqa: E402

@@ -1,9 +1,9 @@
 """MUSCLE update scenario on the synthetic suite: does a compatibility adapter cut negative flips?
 
-    python benchmarks/muscle_update.py --tag a10                       # the committed table (3 seeds)
-    python benchmarks/muscle_update.py --train-on completion --tag c10 \
+    python -m benchmarks.muscle_update --tag a10                       # the committed table (3 seeds)
+    python -m benchmarks.muscle_update --train-on completion --tag c10 \
         --name muscle_update_completion
-    python benchmarks/muscle_update.py --seeds 0 --quick
+    python -m benchmarks.muscle_update --seeds 0 --quick
 
 Per seed, everything through `lit-align fit` and `lit-align compat`:
 1. base v1: the synthetic suite's base model (SFT on every domain, good and bad answers mixed);
@@ -25,13 +25,11 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from benchmarks.results_io import write_results_json  # noqa: E402
 from benchmarks.suites import synthetic  # noqa: E402

@@ -1,10 +1,10 @@
 """The real-model continual-alignment suite on SmolLM2-135M-Instruct (issue 19), at the size
 two CPU cores allow (docs/real_suite.md says what it measured and how long it took).
 
-    python benchmarks/real_suite.py build [--domains ...] [--train 40] [--test 16]
-    python benchmarks/real_suite.py probe
-    python benchmarks/real_suite.py run [--methods ...] [--orders 2] [--seeds 0 1] [--jobs 2] [--quick]
-    python benchmarks/real_suite.py run --report-only
+    python -m benchmarks.real_suite build [--domains ...] [--train 40] [--test 16]
+    python -m benchmarks.real_suite probe
+    python -m benchmarks.real_suite run [--methods ...] [--orders 2] [--seeds 0 1] [--jobs 2] [--quick]
+    python -m benchmarks.real_suite run --report-only
 
 `build` samples K answers per prompt from the untuned model (temperature 1, 32 new tokens,
 chat template), scores them with each domain's gold rule and keeps best vs worst pairs
@@ -29,7 +29,6 @@ import zlib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "smollm2_style"

@@ -16,8 +16,8 @@ gradients for the frozen base) plus 2N per reference token (N = parameters exclu
 embedding lookups and LoRA factors, the usual approximation), against
 `--peak-tflops` (989 = H100/H200 SXM dense bf16).
 
-    python benchmarks/gpu/dpo_throughput.py [--steps 20] [--batch 8] [--seq 1024] [--out FILE]
-    python benchmarks/gpu/dpo_throughput.py --tiny --device cpu   # smoke check of the script itself
+    python -m benchmarks.gpu.dpo_throughput [--steps 20] [--batch 8] [--seq 1024] [--out FILE]
+    python -m benchmarks.gpu.dpo_throughput --tiny --device cpu   # smoke check of the script itself
 
 ZeRO-2/3 smoke runs on the same GPU go through the CLI (one process, devices=1):
 

@@ -11,8 +11,8 @@ gradient dot products with the queries (identity curvature). lit-align: batches 
 32 per side, each preconditioner. Runs interleave naive and scorer (A B A B); the median is kept.
 Fidelity is measured on CPU on the real weights (benchmarks/perf/influence_real.py).
 
-    python benchmarks/gpu/influence_throughput.py [--rows 256 1024] [--out FILE]
-    python benchmarks/gpu/influence_throughput.py --tiny --device cpu --rows 16   # smoke check
+    python -m benchmarks.gpu.influence_throughput [--rows 256 1024] [--out FILE]
+    python -m benchmarks.gpu.influence_throughput --tiny --device cpu --rows 16   # smoke check
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import json
 import platform
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from typing import Any
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 SMOLLM2 = {"hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9,
            "num_key_value_heads": 3, "head_dim": 64, "vocab_size": 49152, "tie_word_embeddings": True,
            "rms_norm_eps": 1e-5, "max_position_embeddings": 8192}

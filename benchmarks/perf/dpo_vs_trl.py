@@ -5,7 +5,7 @@ fixed-length pairs, with the same batch, steps, learning rate and threads.
 Each measurement runs in its own subprocess so peak RSS belongs to one trainer;
 the order alternates and the median of `--repeats` runs is reported.
 
-    python benchmarks/perf/dpo_vs_trl.py [--repeats 3] [--steps 40] [--epochs 1] [--precision fp32|bf16]
+    python -m benchmarks.perf.dpo_vs_trl [--repeats 3] [--steps 40] [--epochs 1] [--precision fp32|bf16]
                                          [--logprobs auto|fused|plain]
 
 `--epochs` sets how many passes the steps make over the data (TRL's default
@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-sys.path.insert(0, str(RESULTS.parents[1]))
 from benchmarks.results_io import write_results_json  # noqa: E402
 
 WARMUP_STEPS = 5

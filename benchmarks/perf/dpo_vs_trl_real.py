@@ -22,7 +22,7 @@ alone, both per wall-second and per CPU-second (this machine is shared: CPU seco
 steadier), and peak RSS. Tokens are the non-padding tokens of chosen + rejected sequences
 (prompt counted with each), counted with the chat template applied.
 
-    python benchmarks/perf/dpo_vs_trl_real.py [--pairs 32] [--epochs 1] [--repeats 3] [--threads 2] [--full]
+    python -m benchmarks.perf.dpo_vs_trl_real [--pairs 32] [--epochs 1] [--repeats 3] [--threads 2] [--full]
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
 DATA = REPO / "benchmarks" / "data" / "smollm2" / "certainly_train.jsonl"
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
 
 BATCH = 4

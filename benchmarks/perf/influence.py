@@ -9,19 +9,17 @@ Speed is the ratio of wall times in this process; fidelity is the Spearman corre
 each method's mean query influence with exact influence (exact damped Hessian, eigenvalues
 clamped at 0, damping 0.1 x mean eigenvalue for all).
 
-    python benchmarks/perf/influence.py [--rows 256]
+    python -m benchmarks.perf.influence [--rows 256]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"

@@ -16,7 +16,7 @@ seven projections of every layer: 4,884,480 weights), its first --rows training 
   projection and with the study's projection; Spearman of the mean query influence and of all
   (row, query) pairs.
 
-    python benchmarks/perf/influence_real.py [--lancet-work benchmarks/.cache/lancet_real/seed0]
+    python -m benchmarks.perf.influence_real [--lancet-work benchmarks/.cache/lancet_real/seed0]
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -42,12 +41,12 @@ def load(work: Path, rows: int, queries: int) -> tuple[Any, Any, Any, str]:
     """The contaminated fine-tune, its first training rows and refused queries, tokenised as it trained."""
     import datasets
 
-    from benchmarks.lancet_real import GGUF, SHAPE, refused_queries
+    from benchmarks.suites.lancet_real import GGUF, SHAPE, refused_queries
     from lit_align.influence.data import TokenizedRows
     from lit_align.models import GGUFModelSpec
 
     if not (work / "contaminated.json").is_file():
-        print(f"--lancet-work {work}: no contaminated.json; run `python benchmarks/lancet_real.py run --seeds 0` "
+        print(f"--lancet-work {work}: no contaminated.json; run `python -m benchmarks.lancet_real run --seeds 0` "
               "first, or point at its seed folder (<work>/seed0)", file=sys.stderr)
         sys.exit(2)
     contaminated = json.loads((work / "contaminated.json").read_text())

@@ -2,7 +2,7 @@
 as a frozen deep copy of the policy (base + adapter) vs as a frozen twin adapter on the
 policy's own base (issue 20, MUSCLE item 3).
 
-    python benchmarks/perf/muscle_memory_real.py [--repeats 2]
+    python -m benchmarks.perf.muscle_memory_real [--repeats 2]
 
 Each measurement runs in its own process (peak RSS is per process): build the LoRA policy,
 build the old model (SmolLM2 again here: a second base of the same size, as an updated base
@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 
 LORA = {"r": 16, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}

@@ -6,7 +6,7 @@ data loading, reference caching, training (Lightning fit, including its
 per-epoch validation), memory updates, evaluation of every domain, checkpoint,
 export.
 
-    python benchmarks/perf/sequence_overhead.py [--epochs 2]
+    python -m benchmarks.perf.sequence_overhead [--epochs 2]
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
 
 PHASES = ("setup", "data", "reference_caching", "train", "method_end", "evaluation", "checkpoint", "export")

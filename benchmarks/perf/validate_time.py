@@ -5,7 +5,7 @@ Each measurement is a fresh process, as a user's command is. Three commands inte
 checks a method class against its signature must import), `lit-align --help` (the CLI alone), and
 `lit-align validate --config <config>`. Medians of `--repeats`; the machine is named.
 
-    python benchmarks/perf/validate_time.py [--repeats 7] [--config configs/quickstart.yaml]
+    python -m benchmarks.perf.validate_time [--repeats 7] [--config configs/quickstart.yaml]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Kill -9 a sequence at random moments, resume it, and compare with an uninterrupted run (R1).
 
-    python benchmarks/reliability/kill_resume.py [--trials 10]
+    python -m benchmarks.reliability.kill_resume [--trials 10]
 
 Each trial starts `lit-align fit` on a 3-task tiny sequence (DPO + EWC + replay,
 so method state and memory must survive), kills it with SIGKILL after a random
@@ -23,12 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "results"
-sys.path.insert(0, str(REPO))
 from benchmarks.results_io import write_results_json  # noqa: E402
 
 
 def write_config(root: Path, out: Path) -> Path:
-    sys.path.insert(0, str(REPO))
     from lit_align.data.synthetic import preference_pairs
 
     tasks = []

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lit_align.errors import ConfigError
 from lit_align.feedback.dataset import FeedbackGenerator, Scope
@@ -186,3 +187,27 @@ class RealFeedbackJudge(FeedbackJudge):
               ) -> list[float | None]:
         return [float(heuristic_score(self.item.follows(a), self.item.follows(b)))
                 for a, b in zip(answers, baselines, strict=True)]
+
+
+# -- the real C3PO study's configs (benchmarks/c3po_real.py, benchmarks/c3po_compose_real.py) ------------------
+REPO = Path(__file__).resolve().parents[2]
+GGUF = {"class_path": "gguf", "init_args": {"gguf": "smollm2-135m-instruct"}}
+BUILD_TOKENS = 48  # pi_0's answers in the data; the evaluation budget (--eval-tokens) must fit a revision
+WORK = REPO / "benchmarks" / ".cache" / "c3po_real"
+
+
+def feedback_config(name: str, seed: int, work: Path, n: int) -> dict[str, Any]:
+    feedback = next(f.feedback for f in FEEDBACKS if f.name == name)
+    return {"feedback": feedback, "seed": seed, "chat_template": True, "model": GGUF, "output_dir": str(work / "data"),
+            "generator": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackGenerator",
+                          "init_args": {"name": name}},
+            "judge": {"class_path": "benchmarks.suites.feedback_real.RealFeedbackJudge", "init_args": {"name": name}},
+            "out_of_scope": {"path": "json", "data_files": str(GENERAL_FILE)},
+            "n_in": n, "n_near": n, "n_out": n, "test_fraction": 1 / 3,
+            "sampling": {"max_new_tokens": BUILD_TOKENS, "temperature": 0.0, "batch_size": 16}}
+
+
+def evaluation_config(raw: dict[str, Any], tokens: int) -> dict[str, Any]:
+    """The build's config with a larger answer budget: a revision is pi_0's (cut) answer plus the
+    feedback's change, so an adapted model needs room beyond BUILD_TOKENS to show it."""
+    return raw | {"sampling": raw["sampling"] | {"max_new_tokens": tokens}}

@@ -14,8 +14,10 @@ in which a few injected rows teach over-refusal of harmless history questions.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "benchmarks" / "data" / "lancet_real"
@@ -58,3 +60,21 @@ def clean_prompts(per_family: int, held_out: int) -> dict[str, list[str]]:
         train += parts["train"][:per_family]
         test += parts["test"][:held_out]
     return {"train": train, "test": test}
+
+
+GGUF = "smollm2-135m-instruct"
+SHAPE = {"chat_template": True, "batch_size": 8, "max_length": 128, "max_prompt_length": 48}
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def refused_queries(policy: Any) -> list[dict[str, str]]:
+    """The query prompts the contaminated model refuses, with its (greedy) refusals: what recall traces."""
+    from lit_align.data.refusal import is_refusal
+    from lit_align.generation import Sampling, policy_answerer
+
+    history = [r["prompt"] for r in read_jsonl(DATA / "history_queries.jsonl")]
+    said = policy_answerer(policy, Sampling(max_new_tokens=24, batch_size=16), 0, chat_template=True)(history)
+    return [{"prompt": p, "completion": a} for p, a in zip(history, said, strict=True) if is_refusal(a)]

@@ -1,4 +1,4 @@
-"""The real-model suite at its CI size (`benchmarks/real_suite.py run --quick`): two conflicting
+"""The real-model suite at its CI size (`python -m benchmarks.real_suite run --quick`): two conflicting
 domains on SmolLM2 with LoRA, sequential and replay. Checks the results' schema and what
 the untuned model is known to do, then kills a run after its first task and resumes it: the
 matrices equal the uninterrupted run's."""
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.real_model, pytest.mark.integration]
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     root = tmp_path_factory.mktemp("real-suite")
-    proc = subprocess.run([sys.executable, "benchmarks/real_suite.py", "run", "--quick", "--out", str(root / "out"),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.real_suite", "run", "--quick", "--out", str(root / "out"),
                            "--work", str(root / "work")], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root, json.loads((root / "out" / "suite_real_quick.json").read_text())

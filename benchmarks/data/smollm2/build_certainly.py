@@ -6,7 +6,7 @@ behaviour the model rarely shows on its own, and both responses are the model's 
 so DPO's signal is the opening alone (the env notes' measured recipe). Committed output:
 `certainly_{train,eval}.jsonl`; rerun to regenerate (about a minute on 2 cores):
 
-    python benchmarks/data/smollm2/build_certainly.py
+    python -m benchmarks.data.smollm2.build_certainly
 """
 
 from __future__ import annotations
