@@ -68,3 +68,66 @@ def test_an_arm_problem_is_said_once_not_per_seed(tiny_base, tmp_path, capsys):
     arms = {"sequential": [], "replay": ["trainer.max_steps=0"]}
     _, err = _validate(tmp_path, study_dict(tiny_base, tmp_path / "out", arms=arms), capsys)
     assert err.count("trainer.max_steps: 0 trains nothing") == 1
+
+
+HOOKS = '''
+def prepare_returns(directory, seed):
+    return {"data": str(directory)}
+
+
+def after_run_list(run_dir, results):
+    return [1.0]
+
+
+def after_run_text(run_dir, results):
+    return {"recall": "high"}
+
+
+def after_run_good(run_dir, results):
+    return {"recall": 0.5}
+'''
+
+
+@pytest.fixture
+def hooks(tmp_path, monkeypatch):
+    (tmp_path / "study_hooks.py").write_text(HOOKS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_a_prepare_hook_that_returns_a_value_is_named(hooks, tiny_base, tmp_path, capsys):
+    path = write_study(tmp_path, study_dict(tiny_base, tmp_path / "out", prepare="study_hooks.prepare_returns"))
+    assert main(["study", "run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("lit-align study: error: prepare hook study_hooks.prepare_returns returned dict; it must "
+                           "write into the directory it is given and return None")
+
+
+@pytest.mark.parametrize("hook, message", [
+    ("after_run_list", "after_run hook study_hooks.after_run_list returned list of 1 item(s); it must return a dict "
+                       "of metric name -> number"),
+    ("after_run_text", "after_run hook study_hooks.after_run_text returned non-numbers for recall; it must return a "
+                       "dict of metric name -> number"),
+])
+def test_an_after_run_hook_of_the_wrong_type_is_named(hooks, hook, message, tiny_base, tmp_path):
+    from lit_align.contracts import ExtensionError
+    from lit_align.study.engine import load_study
+
+    path = write_study(tmp_path, study_dict(tiny_base, tmp_path / "out", after_run=f"study_hooks.{hook}"))
+    study = load_study(str(path))
+    run = study.plan()[0]
+    with pytest.raises(ExtensionError) as caught:
+        study.after_run(run, {"complete": True})
+    assert str(caught.value) == message
+
+
+def test_after_run_metrics_are_kept_beside_the_run_and_read_as_metrics(hooks, tiny_base, tmp_path):
+    from lit_align.study.engine import EXTRA_METRICS_FILE, load_study
+    from lit_align.study.metrics import read_metric
+
+    path = write_study(tmp_path, study_dict(tiny_base, tmp_path / "out", after_run="study_hooks.after_run_good"))
+    study = load_study(str(path))
+    run = study.plan()[0]
+    run.run_dir.mkdir(parents=True)
+    extra = study.after_run(run, {"complete": True})
+    assert extra == {"recall": 0.5} and (run.run_dir / EXTRA_METRICS_FILE).is_file()
+    assert read_metric({"metrics": {}}, "recall", extra) == 0.5
