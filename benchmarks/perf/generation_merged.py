@@ -67,7 +67,7 @@ def main() -> None:
             tokens = []
             start = time.perf_counter()
             answers[name] = generation.generate(policy.model, policy.tokenizer, rendered, sampling, 0,
-                                                progress=lambda n, t: tokens.append(t))
+                                                progress=lambda n, t, kept=tokens: kept.append(t))
             rates[name].append(sum(tokens) / (time.perf_counter() - start))
     generation.lora_merged = merge
     medians = {name: statistics.median(v) for name, v in rates.items()}
