@@ -67,15 +67,24 @@ def avoid_the(text: str) -> float:
 
 
 FILLER_OPENERS = ("certainly", "sure", "absolutely", "of course", "hello", "hi", "hey", "great", "okay", "ok",
-                  "yes", "well", "oh", "ah", "alright")
+                  "yes", "well", "oh", "ah", "alright", "definitely", "wow", "indeed")
+# phrases that open an answer without answering (the review found "I'm so glad..." and "I'm thrilled..."
+# scored as plain): matched on the first words, after the apostrophe-free lower-case form
+FILLER_PHRASES = ("i'm so glad", "i'm glad", "i am glad", "i'm thrilled", "i'm happy to", "i'm excited",
+                  "i'd be happy", "i'd love to", "i would be happy", "i would love to", "happy to help",
+                  "glad you asked", "thank you for", "thanks for", "what a great", "what a wonderful", "good question",
+                  "great question", "that's a great", "that is a great", "i love this", "ooh", "let me tell you")
 
 
 def plain_start(text: str) -> float:
-    """Starts with the answer itself: 1 unless the first word(s) are a filler opener; empty scores 0."""
-    found = [w.lower() for w in words(text)]
+    """Starts with the answer itself: 1 unless it opens with a filler word or phrase; empty scores 0."""
+    found = [w.lower() for w in words(text.replace("\u2019", "'"))]  # a typographic apostrophe too
     if not found:
         return 0.0
-    return 0.0 if found[0] in FILLER_OPENERS or " ".join(found[:2]) in FILLER_OPENERS else 1.0
+    opening = " ".join(found[:5])
+    if found[0] in FILLER_OPENERS or " ".join(found[:2]) in FILLER_OPENERS:
+        return 0.0
+    return 0.0 if any(opening == f or opening.startswith(f + " ") for f in FILLER_PHRASES) else 1.0
 
 
 def open_with_certainly(text: str) -> str:

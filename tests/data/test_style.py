@@ -62,7 +62,14 @@ def test_avoid_the(text, expected):
 
 @pytest.mark.parametrize("text,expected", [
     ("The moon orbits Earth.", 1.0), ("Certainly! The moon...", 0.0), ("Of course, the moon", 0.0),
-    ("Sure - here", 0.0), ("Surely not", 1.0), ("Of mice and men", 1.0), ("", 0.0)])
+    ("Sure - here", 0.0), ("Surely not", 1.0), ("Of mice and men", 1.0), ("", 0.0),
+    # the filler openers the review found scored as plain
+    ("I'm so glad you asked! The moon orbits Earth.", 0.0), ("I'm thrilled to tell you about owls.", 0.0),
+    ("What a great question! Owls hunt at night.", 0.0), ("Thank you for asking. Owls hunt.", 0.0),
+    ("I'd be happy to explain: owls hunt.", 0.0), ("Great question! Owls hunt.", 0.0),
+    ("I\u2019m so glad you asked.", 0.0),
+    # answers that open with a word a filler phrase starts with
+    ("I think owls hunt at night.", 1.0), ("Thanksgiving is in November.", 1.0), ("What owls eat: mice.", 1.0)])
 def test_plain_start(text, expected):
     assert plain_start(text) == expected
 
