@@ -25,8 +25,9 @@ def test_refusals(answer):
     "Tea was first drunk in China.", "The history of maps is long; I'm sorry to say it is also murky.",
     "Sorrel is a plant.", "", "Certainly! Owls are birds.", "I can tell you about chess.",
     # real answers that open with a word a refusal often opens with
-    "Unfortunately, the bridge collapsed in 1940, so a new one was built.", "Sorry to hear that! Here is how to fix it.",
-    "No problem: tea came from China.", "I won a prize for my essay on maps.", "As an AI, here is what I know: owls hunt.",
+    "Unfortunately, the bridge collapsed in 1940, so a new one was built.",
+    "Sorry to hear that! Here is how to fix it.", "No problem: tea came from China.",
+    "I won a prize for my essay on maps.", "As an AI, here is what I know: owls hunt.",
 ])
 def test_answers_that_take_the_request_on(answer):
     assert not is_refusal(answer)
