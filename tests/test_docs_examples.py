@@ -27,6 +27,12 @@ def test_docs_yaml_example_validates(doc, index, block, tmp_path, monkeypatch):
         method_type = typing.get_type_hints(TaskConfig, include_extras=True)["method"]
         assert check(fragment["method"], method_type, "method") == []
         return
+    if "arms" in fragment:  # a study file: checked as `lit-align validate` checks one, from the repository root
+        from lit_align.study.check import study_problems
+
+        monkeypatch.chdir(REPO)
+        assert study_problems(fragment, check_data=False, check_machine=False) == []
+        return
     if "feedback" in fragment:  # a `lit-align feedback` data config
         from lit_align.feedback.build import FeedbackDataConfig
 
