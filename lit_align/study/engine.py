@@ -11,7 +11,6 @@ runner's own state; a failed one is recorded with its error line and the study g
 from __future__ import annotations
 
 import json
-import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from lit_align.study.launcher import Launcher, RunJob, RunOutcome
 from lit_align.study.metrics import read_metric
 from lit_align.study.schema import StudyConfig
 
-log = logging.getLogger(__name__)
 STUDY_FILE = "study.yaml"  # the study as first run: later runs may only add to its grid
 FAILURE_FILE = "study_failure.json"
 EXTRA_METRICS_FILE = "study_metrics.json"
@@ -86,7 +84,8 @@ class Study:
         changed += [f"seeds: {s} removed" for s in old_seeds if s not in new_seeds]
         added += [f"seed {s}" for s in new_seeds if s not in old_seeds]
         for key in sorted(set(saved) | set(self.raw)):
-            if key not in ("arms", "orders", "seeds") and saved.get(key) != self.raw.get(key):
+            # where and how the runs execute is not part of the question: launcher and tracking may change
+            if key not in ("arms", "orders", "seeds", "launcher", "tracking") and saved.get(key) != self.raw.get(key):
                 changed.append(key)
         if changed:
             raise UserError(f"{self.config.output_dir} holds this study as first run ({saved_path}) and the study "

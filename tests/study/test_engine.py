@@ -94,6 +94,11 @@ def test_a_changed_study_is_refused_and_an_added_seed_named(finished_study, caps
     assert "the study file now differs at verdicts; only adding arms, orders or seeds is allowed" in err
     assert main(["study", "status", "--config", str(path)]) == 0
     assert "tiny: 4 done, 0 failed, 0 pending" in capsys.readouterr().out
+    # where the runs execute is not part of the question: another launcher is accepted (nothing to run)
+    write_study(root, dict(study, launcher={"class_path": "local_launcher", "init_args": {"jobs": 1, "threads": 1}}),
+                "relaunched.yaml")
+    assert main(["study", "run", "--config", str(root / "relaunched.yaml")]) == 0
+    assert "4 runs, 4 done, 0 to run" in capsys.readouterr().out
 
 
 def test_a_failing_run_is_recorded_and_the_report_says_it_is_missing(tiny_base, tmp_path, monkeypatch, capsys):
