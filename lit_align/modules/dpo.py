@@ -64,7 +64,8 @@ class DPOModule(AlignmentModule):
     `sft_weight` > 0 adds the RPO term (Pang et al. 2024): the token-mean NLL of
     the chosen response, weighted. `logprobs` picks how log-probs are computed
     (`modules/forward.py`): `fused` never builds full-vocabulary logits, `plain`
-    always does, `auto` fuses when they would be large.
+    always does, `auto` fuses when they would be large. `replay_margin_cap` stops replayed pairs
+    whose implicit-reward margin already exceeds it from contributing (`capped_replay`).
     """
 
     data_kind: ClassVar[RecordKind] = "preference"
@@ -81,9 +82,11 @@ class DPOModule(AlignmentModule):
         sft_weight: Annotated[float, Range(ge=0)] = 0.0,
         logprobs: LogprobMode = "auto",
         displacement_warn_nats: Annotated[float, Range(gt=0)] | None = 5.0,
+        replay_margin_cap: Annotated[float, Range(gt=0)] | None = None,
         optimizer: OptimizerConfig | None = None,
     ) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
+        self.replay_margin_cap = replay_margin_cap
         self.displacement_warn_nats = displacement_warn_nats
         self._epoch_logratios = torch.zeros(3, dtype=torch.float64)  # chosen sum, rejected sum, pairs
         self.variant = resolve_preference_loss(loss)
@@ -196,7 +199,8 @@ class DPOModule(AlignmentModule):
         policy_chosen, policy_rejected = seq.logps.chunk(2)
         terms = terms if terms is not None else self.pair_terms(batch, seq)
         out = terms.loss
-        preference = out.losses.mean()
+        capped = self.capped_replay(batch, out)
+        preference = (out.losses * (~capped)).sum() / len(out.losses) if capped is not None else out.losses.mean()
         parts = {"preference": preference}
         loss = preference
         if self.sft_weight > 0:
@@ -214,7 +218,22 @@ class DPOModule(AlignmentModule):
         }
         if terms.reference is not None:  # any reference mode: the drift of both likelihoods since the task start
             metrics |= self.track_drift(policy_chosen, policy_rejected, *terms.reference)
+        if capped is not None:
+            replayed = batch["replay"] > 0.5
+            metrics["replay_capped_share"] = capped.sum().float() / replayed.sum().clamp(min=1)
         return LossOutput(loss, parts, metrics)
+
+    def capped_replay(self, batch: dict[str, torch.Tensor], out: PreferenceLossOutput) -> torch.Tensor | None:
+        """Margin-capped replay: replayed pairs whose implicit-reward margin
+        beta (h) = r(y+) - r(y-) already exceeds `replay_margin_cap` stop contributing, so replay
+        keeps old preferences without driving their margins (and the chosen/rejected gap COPR's
+        authors saw replay widen) further up. `(B,)` bool, None when off or nothing is replayed.
+        The loss stays a mean over the whole batch: a capped pair's term is 0, the others keep
+        their weight 1/B."""
+        if self.replay_margin_cap is None or "replay" not in batch:
+            return None
+        margin = out.chosen_rewards - out.rejected_rewards  # detached
+        return (batch["replay"] > 0.5) & (margin > self.replay_margin_cap)
 
     def track_drift(self, policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
                     ref_rejected: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -141,3 +141,32 @@ def test_displacement_is_measured_with_an_uncached_reference(tiny_policy, pref_r
     assert out["chosen_logratio"].item() == pytest.approx((policy_chosen - ref_chosen).mean().item(), abs=1e-3)
     assert out["rejected_logratio"].item() == pytest.approx((policy_rejected - ref_rejected).mean().item(), abs=1e-3)
     assert abs(out["rejected_logratio"].item()) > 1e-3  # the policy moved away from the reference
+
+
+def test_margin_capped_replay_drops_only_replayed_pairs_past_the_cap(tiny_policy, pref_rows):
+    """Reference log-probs set so the implicit-reward margins are 2.0 and 0.5 (replayed) and 3.0 (own).
+    Cap 1.0: the first replayed pair stops contributing; the own pair never does. By hand, sigmoid DPO's
+    per-pair loss is log(1 + e^-m): 0.126928 (m 2), 0.474077 (m 0.5), 0.048587 (m 3); the loss is the
+    batch mean with the capped term 0: (0.474077 + 0.048587) / 3 = 0.174221, uncapped 0.216531."""
+    from lit_align.modules.forward import response_logprobs
+
+    dm = datamodule_for(DPOModule(policy=tiny_policy), pref_rows)
+    batch = dm.collator([dm.train_set[i] for i in range(3)])
+    batch["replay"] = torch.tensor([1.0, 1.0, 0.0])
+
+    def loss_with(cap):
+        module = DPOModule(policy=tiny_policy, beta=0.1, replay_margin_cap=cap)
+        with torch.no_grad():
+            seq = response_logprobs(module.model, batch, average=False)
+        chosen, rejected = seq.logps.chunk(2)
+        # margin m = beta * ((pc - rc) - (pr - rr)): rc = pc - 10 m, rr = pr
+        batch[REF_COLUMNS[0]] = chosen - 10 * torch.tensor([2.0, 0.5, 3.0])
+        batch[REF_COLUMNS[1]] = rejected.clone()
+        with torch.no_grad():
+            return module.compute_loss(batch)
+
+    capped, uncapped = loss_with(1.0), loss_with(None)
+    assert capped.terms["preference"].item() == pytest.approx(0.174221, abs=1e-5)
+    assert uncapped.terms["preference"].item() == pytest.approx(0.216531, abs=1e-5)
+    assert capped.metrics["replay_capped_share"].item() == pytest.approx(0.5)
+    assert "replay_capped_share" not in uncapped.metrics
