@@ -59,7 +59,8 @@ class DPOModule(AlignmentModule):
     """Direct preference optimisation over `prompt/chosen/rejected` pairs.
 
     `reference_from` picks which policy is the reference in a sequence: the one
-    at the start of this task (sequential DPO) or the initial model. With
+    at the start of this task (sequential DPO), the initial model, or their geometric
+    `mixture` (weight `reference_mixture` on the initial model; cached reference only). With
     `reference: adapter` the frozen base is the reference, i.e. the initial model.
     `sft_weight` > 0 adds the RPO term (Pang et al. 2024): the token-mean NLL of
     the chosen response, weighted. `logprobs` picks how log-probs are computed
@@ -78,7 +79,8 @@ class DPOModule(AlignmentModule):
         loss: str = "sigmoid",
         loss_args: dict[str, float] | None = None,
         reference: ReferenceMode = "cached",
-        reference_from: Literal["task_start", "initial"] = "task_start",
+        reference_from: Literal["task_start", "initial", "mixture"] = "task_start",
+        reference_mixture: Annotated[float, Range(ge=0, le=1)] = 0.5,
         sft_weight: Annotated[float, Range(ge=0)] = 0.0,
         logprobs: LogprobMode = "auto",
         displacement_warn_nats: Annotated[float, Range(gt=0)] | None = 5.0,
@@ -100,6 +102,10 @@ class DPOModule(AlignmentModule):
         self.sft_weight = sft_weight
         self.logprob_mode: LogprobMode = logprobs
         self.reference_from = reference_from
+        self.reference_mixture = reference_mixture
+        if reference_from == "mixture" and self.reference_mode != "cached":
+            raise ConfigError("method.init_args.reference_from: mixture needs reference: cached (the two references' "
+                              f"log-probs are mixed once per task; got reference: {self.reference_mode})")
         self.reference_model = frozen_copy(policy.model) if self.reference_mode == "frozen_copy" else None
 
     @classmethod
@@ -112,35 +118,60 @@ class DPOModule(AlignmentModule):
             variant = resolve_preference_loss(name, f"{path}.loss")
         except ConfigError as exc:
             return exc.problems
-        return loss_args_problems(variant, name, dict(init_args.get("loss_args") or {}), f"{path}.loss_args")
+        problems = loss_args_problems(variant, name, dict(init_args.get("loss_args") or {}), f"{path}.loss_args")
+        if init_args.get("reference_from") == "mixture" and init_args.get("reference", "cached") != "cached":
+            problems.append(f"{path}.reference_from: mixture needs reference: cached (the two references' "
+                            f"log-probs are mixed once per task; got reference: {init_args['reference']})")
+        return problems
 
     # -- reference -----------------------------------------------------------------------
-    def cache_reference(self, datamodule: Any, reference_model: Any | None = None) -> None:
-        """Write reference log-probs into the train/eval sets (default: the current policy)."""
-        if not self.variant.needs_reference:
-            return
+    def reference_columns(self, datamodule: Any, reference_model: Any | None = None
+                          ) -> dict[str, tuple[list[float], list[float]]]:
+        """Reference log-probs of every pair of the train/eval sets: split -> (chosen, rejected)."""
         model = reference_model if reference_model is not None else self.model
         context = None
         if reference_model is None and self.reference_mode == "adapter":
             context = adapter_disabled
+        columns = {}
         for split, dataset, collator in (("train", datamodule.train_set, datamodule.collator),
                                          ("eval", datamodule.eval_set, datamodule.eval_collator)):
-            if dataset is None:
-                continue
-            chosen, rejected = compute_reference_columns(
-                model, dataset, collator, batch_size=datamodule.eval_batch_size,
-                average=self.variant.length_normalized, device=self.device, mode=self.logprob_mode,
-                context=context,
-            )
+            if dataset is not None:
+                columns[split] = compute_reference_columns(
+                    model, dataset, collator, batch_size=datamodule.eval_batch_size,
+                    average=self.variant.length_normalized, device=self.device, mode=self.logprob_mode,
+                    context=context,
+                )
+        return columns
+
+    def cache_reference(self, datamodule: Any, reference_model: Any | None = None, *,
+                        mix_with: Any | None = None) -> None:
+        """Write reference log-probs into the train/eval sets (default: the current policy). With
+        `mix_with` (the initial model), the reference is the geometric mixture
+        log pi_ref = w log pi_0 + (1 - w) log pi_{t-1}, w = `reference_mixture`: the weighted
+        combination of several references' log-probs of multi-reference preference optimisation
+        (Le et al. 2024, arXiv 2405.16388), here the initial model and the policy at the task's start."""
+        if not self.variant.needs_reference:
+            return
+        columns = self.reference_columns(datamodule, reference_model)
+        if mix_with is not None:
+            w = self.reference_mixture
+            initial = self.reference_columns(datamodule, mix_with)
+            columns = {split: tuple([w * a + (1 - w) * b for a, b in zip(ini, cur, strict=True)]
+                                    for ini, cur in zip(initial[split], columns[split], strict=True))
+                       for split in columns}
+        for split, (chosen, rejected) in columns.items():
             datamodule.add_columns(split, dict(zip(REF_COLUMNS, (chosen, rejected), strict=True)))
 
     def on_task_start(self, task: TaskContext) -> None:
         initial = None
-        if self.reference_from == "initial" and self.reference_mode != "adapter":
+        if self.reference_from in ("initial", "mixture") and self.reference_mode != "adapter":
             if task.build_initial_model is None:
-                raise ConfigError("reference_from: initial needs the runner's initial model; run it in a sequence")
+                raise ConfigError(f"reference_from: {self.reference_from} needs the runner's initial model; run it "
+                                  f"in a sequence")
             initial = task.build_initial_model()
-        if self.reference_mode == "cached":
+        if self.reference_mode == "cached" and self.reference_from == "mixture":
+            self.cache_reference(task.datamodule, mix_with=initial)
+        elif self.reference_mode == "cached":
             self.cache_reference(task.datamodule, reference_model=initial)
         elif self.reference_mode == "frozen_copy" and initial is not None:
             self.reference_model = frozen_copy(initial)

@@ -170,3 +170,35 @@ def test_margin_capped_replay_drops_only_replayed_pairs_past_the_cap(tiny_policy
     assert uncapped.terms["preference"].item() == pytest.approx(0.216531, abs=1e-5)
     assert capped.metrics["replay_capped_share"].item() == pytest.approx(0.5)
     assert "replay_capped_share" not in uncapped.metrics
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.25, 1.0])
+def test_mixture_reference_is_the_weighted_log_prob_mix_of_initial_and_task_start(tiny_policy, pref_rows, weight):
+    """log pi_ref = w log pi_0 + (1 - w) log pi_{t-1}: the cached columns equal that mix of the two
+    models' own log-probs, pair by pair (w = 0: the task start, w = 1: the initial model)."""
+    from lit_align.modules.base import TaskContext
+
+    initial = copy.deepcopy(tiny_policy.model)
+    with torch.no_grad():  # the policy has moved away from pi_0 by the time this task starts
+        for p in tiny_policy.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    module = DPOModule(policy=tiny_policy, reference_from="mixture", reference_mixture=weight)
+    dm = datamodule_for(module, pref_rows)
+    module.on_task_start(TaskContext(name="t", index=1, datamodule=dm, build_initial_model=lambda: initial))
+    batch = dm.collator([dm.train_set[i] for i in range(4)])
+    with torch.no_grad():
+        now_c, now_r = pair_logprobs(tiny_policy.model, batch, average=False)
+        ini_c, ini_r = pair_logprobs(initial, batch, average=False)
+    assert torch.allclose(batch[REF_COLUMNS[0]], weight * ini_c + (1 - weight) * now_c, atol=1e-4)
+    assert torch.allclose(batch[REF_COLUMNS[1]], weight * ini_r + (1 - weight) * now_r, atol=1e-4)
+    assert not torch.allclose(ini_c, now_c, atol=1e-3)  # the two references differ: the mix is a real one
+
+
+def test_mixture_reference_needs_a_cached_reference(tiny_policy):
+    from lit_align.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reference_from: mixture needs reference: cached"):
+        DPOModule(policy=tiny_policy, reference_from="mixture", reference="frozen_copy")
+    problems = DPOModule.config_problems({"reference_from": "mixture", "reference": "frozen_copy"}, "m.init_args")
+    assert problems == ["m.init_args.reference_from: mixture needs reference: cached (the two references' log-probs "
+                        "are mixed once per task; got reference: frozen_copy)"]
