@@ -66,17 +66,20 @@ class SequenceScorer:
         size = self.cfg.evaluation.batch_size
         device = next(self.policy.model.parameters()).device
         out = {}
-        pairs = sum(len(s.columns["row"]) for s in self.splits)
-        with self.progress.phase("pairwise log-probs", pairs, "pairs") as tick:
+        with self.progress.phase("pairwise log-probs", self._pairs, "pairs") as tick:
             for s in self.splits:
                 out[s.name] = margins(self.policy.model, s, self.collator, size, device)
                 tick(len(out[s.name]), 0)
         return out
 
+    @property
+    def _pairs(self) -> int:
+        """Preference pairs over every eval split: what a pairwise pass scores."""
+        return sum(len(s.columns["row"]) for s in self.splits)
+
     def _plan(self) -> str:
         """What one evaluation round scores, in words (the round's first line)."""
-        parts = [f"{len(self.splits)} split(s), {sum(len(s.columns['row']) for s in self.splits)} pairs"] \
-            if self.splits else []
+        parts = [f"{len(self.splits)} split(s), {self._pairs} pairs"] if self.splits else []
         if self.generation is not None:
             answers = sum(len(s.prompts[: self.generation.num_prompts]) for s in self.splits)
             parts.append(f"{answers} generated answers")
@@ -113,10 +116,9 @@ class SequenceScorer:
         start = time.perf_counter()
         device = next(self.policy.model.parameters()).device
         with self.progress.round("reference model", self._plan()):
-            with self.progress.phase("reference log-probs", sum(len(s.columns["row"]) for s in self.splits),
-                                     "pairs") as tick:
+            with self.progress.phase("reference log-probs", self._pairs, "pairs") as tick:
                 cache_initial(self.policy.model, self.splits, self.collator, self.cfg.evaluation.batch_size, device)
-                tick(sum(len(s.columns["row"]) for s in self.splits), 0)
+                tick(self._pairs, 0)
             self.baseline = self._margins()
             if self.generation is not None:
                 self.generated_baseline, self.sound_baseline = self._generated_scores("(reference)")

@@ -179,10 +179,10 @@ class Study:
         values: dict[str, dict[Any, dict[str, float]]] = {arm: {} for arm in self.config.arms}
         records = []
         for run in runs:
-            status = status_of(run)
+            results = results_of(run)  # read once: a finished run's status follows from it
+            status = RunStatus(run, "done") if results is not None else status_of(run)
             record: dict[str, Any] = {"arm": run.arm, "order": run.order, "seed": run.seed,
                                       "run_dir": str(run.run_dir.relative_to(self.root)), "status": status.state}
-            results = results_of(run)
             if results is not None:
                 extra = self.after_run(run, results)
                 metrics = {m: read_metric(results, m, extra) for m in self.config.metrics}
@@ -190,7 +190,10 @@ class Study:
                 record |= {"metrics": {k: (None if math.isnan(v) else v) for k, v in metrics.items()},
                            "matrix": results.get("matrix"), "splits": results.get("splits"),
                            "wall_seconds": (results.get("timings") or {}).get("wall"),
-                           "generations": str((run.run_dir / "per_example.json").relative_to(self.root))}
+                           "per_example": str((run.run_dir / "per_example.json").relative_to(self.root))}
+                answers = run.run_dir / "generations.jsonl"
+                if answers.is_file():  # a run that generated keeps every answer there
+                    record["generations"] = str(answers.relative_to(self.root))
             elif status.error:
                 record["error"] = status.error
             records.append(record)

@@ -5,7 +5,8 @@ lines a reader checks) and one plot per metric, all from the runs that finished.
 - `study`, `schema_version`, `grid` ({arms: {name: overrides}, orders, seeds});
 - `runs`: one record per planned run: `arm`, `order`, `seed`, `run_dir` (relative to the study's
   output_dir), `status` (done / failed / pending), and when done `metrics`, `matrix`, `splits`,
-  `wall_seconds` and `generations` (the run's per-example file); when failed `error`;
+  `wall_seconds`, `per_example` (the run's per-pair margins) and, when it generated answers,
+  `generations` (its generations.jsonl); when failed `error`;
 - `summary`: arm -> metric -> {mean, low, high, n, level} (Student-t over the arm's runs);
 - `verdicts`: name, claim, outcome (met / not met / not shown) and each check's rule, args,
   outcome, text and numbers;
@@ -76,7 +77,8 @@ def markdown(study: StudyConfig, report: dict[str, Any]) -> str:
         lines += ["", f"## Missing runs ({len(report['missing'])}): not in any mean above", ""]
         lines += [f"- {m['label']}: {m['status']}" + (f" ({m['error']})" if m.get("error") else "")
                   for m in report["missing"]]
-    lines += ["", "Per-run metrics, matrices and the path of each run's per-example file: `study.json`.", ""]
+    lines += ["", "Per-run metrics, matrices and the paths of each run's per-example margins and generated "
+              "answers: `study.json`.", ""]
     return "\n".join(lines)
 
 
