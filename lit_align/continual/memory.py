@@ -16,7 +16,7 @@ from typing import Any
 
 from lit_align.config.continual import MemoryConfig
 from lit_align.continual.memory_policies import SCORE_KEY, MemoryPolicy, Row
-from lit_align.contracts import ExtensionError, describe, qualified_name
+from lit_align.contracts import ExtensionError, describe, expect_scores, qualified_name
 from lit_align.io import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,9 @@ class ReplayMemory:
         (higher = keep) are stored with the rows as `memory_score`."""
         if not self.config.enabled or not rows:
             return
-        if scores is not None:
-            if len(scores) != len(rows):
-                raise ExtensionError(f"{len(scores)} memory scores for {len(rows)} rows of task {task!r}; "
-                                     f"select_for_memory must score every row of the task")
-            rows = [r | {SCORE_KEY: float(s)} for r, s in zip(rows, scores, strict=True)]
+        if scores is not None:  # the same contract the runner holds select_for_memory to
+            scores = expect_scores(scores, len(rows), f"select_for_memory of task {task!r}")
+            rows = [r | {SCORE_KEY: s} for r, s in zip(rows, scores, strict=True)]
         elif self.policy.needs_scores:
             raise ExtensionError(
                 f"memory.policy {type(self.policy).__name__} needs per-row scores, but this method's "
