@@ -13,10 +13,15 @@ from lit_align.errors import ConfigError
 
 @dataclass
 class GenerationConfig:
-    """Generate for the first `num_prompts` prompts of every eval split after every task."""
+    """Generate for the first `num_prompts` prompts of every eval split after every task.
+
+    A split's prompts are its eval pairs' prompts, unless `prompts` names a prompt-only source
+    for it (rows with `prompt`, rendered like the split's data): held-out prompts cost nothing to
+    label, so a generated-answer score can rest on many more of them than the pairs have."""
 
     scorer: Annotated[ComponentSpec, ComponentOf("lit_align.scorers.ResponseScorer")]
     num_prompts: Annotated[int, Range(gt=0)] = 32
+    prompts: dict[str, SourceConfig] = field(default_factory=dict)  # split name -> prompt-only source
     max_new_tokens: Annotated[int, Range(gt=0)] = 24
     temperature: Annotated[float, Range(ge=0)] = 0.0  # 0: greedy
     batch_size: Annotated[int, Range(gt=0)] = 16

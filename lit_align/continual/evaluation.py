@@ -19,6 +19,7 @@ from lit_align.data.collate import Collator
 from lit_align.data.records import column_problem
 from lit_align.data.sources import load_source
 from lit_align.data.tokenize import TokenizeSettings, tokenize_dataset
+from lit_align.errors import ConfigError
 from lit_align.modules.reference import compute_reference_columns
 
 
@@ -75,10 +76,21 @@ def pair_columns(dataset: Any, tokenizer: Any, settings: TokenizeSettings, where
 def build_eval_splits(run: RunConfig, tokenizer: Any) -> list[EvalSplit]:
     """The matrix columns, tokenised; empty when no task has preference eval data."""
     splits = []
+    generation = run.evaluation.generation
+    own_prompts = generation.prompts if generation is not None else {}
     for name, source, settings, where in _split_sources(run):
         columns = pair_columns(load_source(source, where), tokenizer, settings, where)
-        texts = tokenizer.batch_decode(columns["prompt_ids"], skip_special_tokens=False)
+        if name in own_prompts:
+            place = f"evaluation.generation.prompts.{name}"
+            ids = tokenize_dataset(load_source(own_prompts[name], place), "prompt", tokenizer, settings, place)[0]
+        else:
+            ids = columns
+        texts = tokenizer.batch_decode(ids["prompt_ids"], skip_special_tokens=False)
         splits.append(EvalSplit(name=name, columns=columns, prompts=list(dict.fromkeys(texts))))
+    unknown = sorted(set(own_prompts) - {s.name for s in splits})
+    if unknown:  # validate says so first; a run built from Python gets the same line
+        raise ConfigError(f"evaluation.generation.prompts.{unknown[0]}: not an eval split "
+                          f"(splits: {', '.join(s.name for s in splits)})")
     return splits
 
 

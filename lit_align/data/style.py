@@ -4,7 +4,7 @@ in [0, 1] from its first ~32 generated tokens (CPU generation is short).
 Each domain is a prompt family (templates x >= 40 topics, >= 200 distinct prompts, split
 disjointly into train / eval / test by a seeded shuffle) and a rule. The prompts never state
 the rule: the preference is the user's, learned from pairs, as in continual alignment.
-`brief` and `detailed` conflict on the same prompts; `certainly` (open with "Certainly") and
+`brief` and `detailed` conflict on the same prompts, as do `numbered` and `prose`; `certainly` (open with "Certainly") and
 `plain_start` (no filler opener) conflict on look-alike polite requests over the same topics, so
 a later domain undoes an earlier one unless the method keeps both (drift). `certainly` is a
 habit the untuned SmolLM2 shows in 0 of 80 answers, so learning it is visible.
@@ -50,6 +50,25 @@ def numbered(text: str) -> float:
     lines = [line.strip() for line in text.splitlines()]
     has = [any(re.match(rf"{i}[.)]\s", line + " ") for line in lines) for i in (1, 2)]
     return 1.0 if all(has) else 0.5 if has[0] else 0.0
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*\u2022])\s")
+
+
+def prose(text: str) -> float:
+    """Running sentences: 1 when no line opens a list item ("1.", "2)", "-", "*", a bullet); 0 when
+    one does; empty scores 0. Asked on `numbered`'s prompts, the two conflict by construction."""
+    if not words(text):
+        return 0.0
+    return 0.0 if any(_LIST_ITEM.match(line + " ") for line in text.splitlines()) else 1.0
+
+
+def as_prose(text: str) -> str:
+    """The `prose` rule applied by a program (for prompts whose samples are all lists): list
+    markers dropped and the items joined into sentences."""
+    items = [_LIST_ITEM.sub("", line).replace("**", "").strip() for line in text.splitlines()]
+    sentences = [i if i[-1] in ".!?:" else i + "." for i in items if i]
+    return " ".join(s[:-1] + "." if s.endswith(":") else s for s in sentences)
 
 
 def certainly(text: str) -> float:
@@ -106,6 +125,7 @@ class StyleDomain:
     rule: Callable[[str], float]
     revise: Callable[[str], str] | None = None  # used only when sampling shows no variation
     degrade: Callable[[str], str] | None = None  # likewise, when every sample already follows the rule
+    split_like: str | None = None  # a domain on the same prompts splits them as that one does (no leak)
 
     def prompts(self) -> list[str]:
         return [t.format(topic=topic) for t in self.templates for topic in TOPICS]
@@ -119,6 +139,10 @@ DOMAINS: dict[str, StyleDomain] = {d.name: d for d in (
     StyleDomain("numbered", ("Give me some facts about {topic}.", "List a few things about {topic}.",
                              "What are some tips about {topic}?", "Share some ideas about {topic}.",
                              "What are the main points about {topic}?"), numbered),
+    # numbered's prompts, the opposite preference: the second conflicting pair of the real suite
+    StyleDomain("prose", ("Give me some facts about {topic}.", "List a few things about {topic}.",
+                          "What are some tips about {topic}?", "Share some ideas about {topic}.",
+                          "What are the main points about {topic}?"), prose, as_prose, split_like="numbered"),
     StyleDomain("certainly", ("Can you tell me something about {topic}?", "Could you describe {topic}?",
                               "Would you explain {topic}?", "Can you help me understand {topic}?",
                               "Could you say a word about {topic}?"), certainly, open_with_certainly),
@@ -136,7 +160,7 @@ def split_prompts(domain: str, seed: int = 0, eval_share: float = 0.15, test_sha
                   ) -> dict[str, list[str]]:
     """Disjoint train / eval / test prompts of a domain (seeded shuffle of its whole family)."""
     prompts = DOMAINS[domain].prompts()
-    random.Random(f"{domain}-{seed}").shuffle(prompts)
+    random.Random(f"{DOMAINS[domain].split_like or domain}-{seed}").shuffle(prompts)
     n_eval, n_test = round(eval_share * len(prompts)), round(test_share * len(prompts))
     return {"test": prompts[:n_test], "eval": prompts[n_test : n_test + n_eval], "train": prompts[n_test + n_eval :]}
 

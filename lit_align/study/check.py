@@ -13,7 +13,7 @@ from lit_align.continual.paths import task_name_problem
 from lit_align.errors import ConfigError
 from lit_align.study.expand import PlannedRun, plan_runs, prepared_dir
 from lit_align.study.schema import StudyConfig
-from lit_align.study.verdicts import RULES, Rule
+from lit_align.study.verdicts import ONE_BOUND_OF, RULES, Rule
 
 VERDICT_SUPPLIED = frozenset({"values"})  # what the engine passes every rule: the per-run values
 
@@ -65,6 +65,9 @@ def _verdict_problems(study: StudyConfig) -> list[str]:
                 continue
             problems += check_kwargs(rule, item.args, f"{where}.args", f"rule {item.rule!r}",
                                      supplied=VERDICT_SUPPLIED)
+            pair = ONE_BOUND_OF.get(item.rule)
+            if pair is not None and sum(item.args.get(k) is not None for k in pair) != 1:
+                problems.append(f"{where}.args: rule {item.rule!r} takes exactly one of {pair[0]} and {pair[1]}")
             for key in ("arm", "baseline"):
                 arm = item.args.get(key)
                 if arm is not None and arm not in study.arms:

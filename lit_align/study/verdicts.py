@@ -8,7 +8,8 @@ yes or no:
 - `not met`: the interval lies on the wrong side;
 - `not shown`: the interval straddles the bound, or there are too few runs to have one.
 
-Rules are the entries of `RULES` (`threshold`, `paired_difference`, `ratio`, `within`); a
+Rules are the entries of `RULES` (`threshold`, `paired_difference`, `ratio`, `within`,
+`share_of_runs`); a
 dotted path names a rule of one's own with the same signature. Each docstring is the claim's
 grammar in the study file.
 """
@@ -106,13 +107,43 @@ def within(values: Values, *, arm: str, baseline: str, metric: str, tolerance: f
                    f"{arm} - {baseline} on {metric}, paired: {_fmt(interval)}; claim within +-{tolerance}")
 
 
+def share_of_runs(values: Values, *, arm: str, metric: str, share: float, at_least: float | None = None,
+                  at_most: float | None = None, planned: int | None = None) -> Verdict:
+    """At least `share` of `arm`'s runs have `metric` >= `at_least` (or <= `at_most`): a claim
+    about every run or most runs, not the mean (T1: "no run's probe falls more than 10% at any
+    point"; a domain is learnable: "its gain is >= 0.3 in 3 of 4 runs"). With `planned` runs, a
+    count that the missing runs could still change is "not shown"; without, fewer than 2 runs is."""
+    series = list(_series(values, arm, metric).values())
+    n, total = len(series), max(planned or 0, len(series))
+    holds = sum(v >= at_least if at_least is not None else v <= at_most for v in series)  # type: ignore[operator]
+    needed = math.ceil(share * total - 1e-9)
+    if n < 2:
+        outcome: Outcome = "not shown"
+    elif holds >= needed:
+        outcome = "met"
+    elif holds + (total - n) < needed:
+        outcome = "not met"
+    else:
+        outcome = "not shown"
+    bound = f">= {at_least}" if at_least is not None else f"<= {at_most}"
+    worst = (min(series) if at_least is not None else max(series)) if series else math.nan
+    return Verdict(outcome, {"holds": holds, "runs": n, "needed": needed, "planned": total, "worst": worst},
+                   f"{arm} {metric} {bound} in {holds} of {n} runs (claim: at least {needed} of {total}); "
+                   f"worst {worst:+.3f}")
+
+
 Rule = Callable[..., Verdict]
 RULES: dict[str, Rule] = {
     "threshold": threshold,
     "paired_difference": paired_difference_rule,
     "ratio": ratio,
     "within": within,
+    "share_of_runs": share_of_runs,
 }
+
+
+# rules that take exactly one bound of a pair (the study check says so before any run)
+ONE_BOUND_OF: dict[str, tuple[str, str]] = {"threshold": ("above", "below"), "share_of_runs": ("at_least", "at_most")}
 
 
 def all_of(verdicts: list[Verdict]) -> Outcome:

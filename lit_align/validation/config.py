@@ -31,7 +31,17 @@ def _schema_problems(cfg: dict[str, Any], check_machine: bool = True) -> list[st
     if reference is not None and reference not in names:
         problems.append(f"evaluation.reference_task: {reference!r} is not a task of the sequence "
                         f"(tasks: {', '.join(map(str, names))})")
+    problems += _generation_prompt_problems(cfg, names)
     return problems
+
+
+def _generation_prompt_problems(cfg: dict[str, Any], tasks: list[str]) -> list[str]:
+    """`evaluation.generation.prompts` keys must name matrix columns (the splits, or the tasks)."""
+    evaluation = cfg.get("evaluation") or {}
+    named = set(((evaluation.get("generation") or {}).get("prompts") or {}))
+    columns = list(evaluation.get("splits") or {}) or tasks
+    return [f"evaluation.generation.prompts.{n}: {n!r} is not an eval split (splits: {', '.join(columns)})"
+            for n in sorted(named - set(columns))]
 
 
 def _strategy_problems(cfg: dict[str, Any]) -> list[str]:

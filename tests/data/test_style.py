@@ -15,6 +15,7 @@ from lit_align.data.style import (
     detailed,
     numbered,
     plain_start,
+    prose,
     split_prompts,
 )
 
@@ -45,6 +46,26 @@ def test_detailed(text, expected):
 ])
 def test_numbered(text, expected):
     assert numbered(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Owls hunt at night. They fly silently.", 1.0), ("Owls:\n1. hunt\n2. fly", 0.0), ("- owls hunt", 0.0),
+    ("Facts:\n* owls hunt", 0.0), ("\u2022 owls hunt", 0.0), ("In 1990 owls were counted.", 1.0),
+    ("Owls - they hunt.", 1.0), ("", 0.0), ("!!!", 0.0)])
+def test_prose(text, expected):
+    assert prose(text) == expected
+
+
+def test_numbered_and_prose_conflict_on_the_same_prompts_and_split():
+    from lit_align.data.style import as_prose
+
+    listed = "Here are some facts about owls:\n\n1. Owls hunt at night\n2. **Owls** fly silently."
+    assert numbered(listed) == 1.0 and prose(listed) == 0.0
+    revised = as_prose(listed)
+    assert revised == "Here are some facts about owls. Owls hunt at night. Owls fly silently."
+    assert prose(revised) == 1.0 and numbered(revised) == 0.0
+    assert DOMAINS["prose"].templates == DOMAINS["numbered"].templates
+    assert split_prompts("prose") == split_prompts("numbered")  # no prompt trained in one is held out in the other
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -33,7 +33,7 @@ CASES = [
     ("verdict_unknown_metric", {"verdicts": _verdict("threshold", arm="replay", metric="fwt", below=0)},
      "verdicts[0].checks[0].args.metric: 'fwt' is not in metrics (average_score, bwt, plasticity); add it there"),
     ("verdict_unknown_rule", {"verdicts": _verdict("tresh", arm="replay", metric="bwt")},
-     "verdicts[0].checks[0].rule: unknown rule 'tresh'; choose one of paired_difference, ratio, threshold, within"),
+     "verdicts[0].checks[0].rule: unknown rule 'tresh'; choose one of paired_difference, ratio, share_of_runs, threshold, within"),
     ("verdict_bad_args", {"verdicts": _verdict("ratio", arm="replay", baseline="sequential", metric="bwt")},
      "verdicts[0].checks[0].args.at_most: required key for rule 'ratio' is missing; add it"),
     ("empty_arms", {"arms": {}}, "arms: is empty; add at least one arm"),
@@ -131,3 +131,14 @@ def test_after_run_metrics_are_kept_beside_the_run_and_read_as_metrics(hooks, ti
     extra = study.after_run(run, {"complete": True})
     assert extra == {"recall": 0.5} and (run.run_dir / EXTRA_METRICS_FILE).is_file()
     assert read_metric({"metrics": {}}, "recall", extra) == 0.5
+
+
+def test_a_bounded_rule_needs_exactly_one_bound(tiny_base, tmp_path):
+    from lit_align.study.check import study_problems
+
+    raw = study_dict(tiny_base, tmp_path / "out")
+    raw["verdicts"] = [{"name": "T1", "claim": "x", "checks": [
+        {"rule": "share_of_runs", "args": {"arm": raw_arm, "metric": "bwt", "share": 1.0}}]}
+        for raw_arm in list(raw["arms"])[:1]]
+    problems = study_problems(raw, check_data=False)
+    assert "verdicts[0].checks[0].args: rule 'share_of_runs' takes exactly one of at_least and at_most" in problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lit_align.study.verdicts import all_of, paired_difference_rule, ratio, threshold, within
+from lit_align.study.verdicts import all_of, paired_difference_rule, ratio, share_of_runs, threshold, within
 
 
 def values(**arms):
@@ -57,3 +57,26 @@ def test_all_of():
     met, no, unsure = (threshold(values(s=v), arm="s", metric="m", below=0.0) for v in
                        ([-1.0, -1.1, -0.9], [1.0, 1.1, 0.9], [-1.0, 1.0, 0.0]))
     assert all_of([met, met]) == "met" and all_of([met, no]) == "not met" and all_of([met, unsure]) == "not shown"
+
+
+def test_share_of_runs_counts_runs_not_the_mean():
+    # T1: no run's probe may fall more than 10%; one run at 0.5 fails it although the mean is 0.15
+    v = values(seq=[0.0, 0.05, 0.05, 0.5])
+    verdict = share_of_runs(v, arm="seq", metric="m", at_most=0.10, share=1.0)
+    assert verdict.outcome == "not met" and verdict.numbers["holds"] == 3 and verdict.numbers["worst"] == 0.5
+    assert "in 3 of 4 runs (claim: at least 4 of 4)" in verdict.text
+    # learnable: a gain >= 0.3 in 3 of 4 runs
+    assert share_of_runs(values(seq=[0.4, 0.3, 0.9, 0.1]), arm="seq", metric="m", at_least=0.3,
+                         share=0.75).outcome == "met"
+    assert share_of_runs(values(seq=[0.4, 0.2, 0.9, 0.1]), arm="seq", metric="m", at_least=0.3,
+                         share=0.75).outcome == "not met"
+
+
+def test_share_of_runs_waits_for_runs_that_could_change_it():
+    # 2 of 4 planned runs in, both hold: 3 of 4 are needed, so the missing two decide
+    partial = values(seq=[0.4, 0.5])
+    assert share_of_runs(partial, arm="seq", metric="m", at_least=0.3, share=0.75, planned=4).outcome == "not shown"
+    # both fail: even two more passing runs make 2 of 4, short of 3
+    failing = values(seq=[0.1, 0.2])
+    assert share_of_runs(failing, arm="seq", metric="m", at_least=0.3, share=0.75, planned=4).outcome == "not met"
+    assert share_of_runs(values(seq=[0.4]), arm="seq", metric="m", at_least=0.3, share=0.5).outcome == "not shown"
