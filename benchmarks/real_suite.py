@@ -99,6 +99,23 @@ def probe(args) -> None:
     print(f"probe: kept {report['kept']}/{report['asked']} factual questions, {report['general']} general prompts")
 
 
+HELD_OUT_PROMPTS = 48
+
+
+def prompts(args) -> None:
+    """Each domain's held-out prompts for generated-answer scores: its test split, then its eval
+    split (no prompt of either is trained on; the train pairs come from the train split only)."""
+    from lit_align.data.style import split_prompts
+
+    for domain in args.domains:
+        parts = split_prompts(domain)
+        held_out = (parts["test"] + parts["eval"])[: args.n]
+        if len(held_out) < args.n:
+            sys.exit(f"real_suite prompts: {domain} holds out {len(held_out)} prompts, fewer than --n {args.n}")
+        (DATA / f"{domain}_prompts.jsonl").write_text("".join(json.dumps({"prompt": p}) + "\n" for p in held_out))
+        print(f"{domain}: {len(held_out)} held-out prompts")
+
+
 def _fit(config: dict, work: Path, name: str, threads: int, report_only: bool = False
          ) -> tuple[str, dict | None, str]:
     """One suite run in its own process (resumes a killed run; a complete one is read back;
@@ -203,6 +220,10 @@ def main() -> None:
     b.add_argument("--train", type=int, default=40)
     b.add_argument("--test", type=int, default=16)
     sub.add_parser("probe")
+    p = sub.add_parser("prompts")
+    p.add_argument("--domains", nargs="+", default=["certainly", "numbered", "plain_start", "prose"],
+                   choices=list(DOMAINS))
+    p.add_argument("--n", type=int, default=HELD_OUT_PROMPTS)
     r = sub.add_parser("run")
     from benchmarks.suites import real
 
@@ -223,7 +244,7 @@ def main() -> None:
         args.orders, args.seeds = 1, args.seeds[:1]
         if args.methods == list(real.REQUIRED):
             args.methods = ["sequential", "replay"]
-    {"build": build, "probe": probe, "run": run}[args.command](args)
+    {"build": build, "probe": probe, "prompts": prompts, "run": run}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -89,16 +89,21 @@ def plan_runs(study: StudyConfig, root: Path) -> list[PlannedRun]:
     base = base_tree(study)
     problems: list[str] = []
     runs: list[PlannedRun] = []
+    ordered_bases = {}
     for order in study.order_names:
-        ordered = copy.deepcopy(base)
+        ordered_bases[order] = copy.deepcopy(base)
         if study.orders:
             try:
-                ordered["sequence"] = _reordered(ordered.get("sequence") or [], study.orders[order], f"orders.{order}")
+                ordered_bases[order]["sequence"] = _reordered(ordered_bases[order].get("sequence") or [],
+                                                              study.orders[order], f"orders.{order}")
             except ConfigError as exc:
                 problems += exc.problems
-                continue
-        for arm, changes in study.arms.items():
-            for seed in study.seeds:
+                del ordered_bases[order]
+    # seed outermost: runs start replicate by replicate, so a study stopped early holds whole
+    # (order, seed) pairs across its arms, which is what its paired verdicts read
+    for seed in study.seeds:
+        for order, ordered in ordered_bases.items():
+            for arm, changes in study.arms.items():
                 directory = run_dir(root, arm, order, seed)
                 tree = copy.deepcopy(ordered)
                 tree["vars"] = {**(tree.get("vars") or {}),
