@@ -60,9 +60,14 @@ def _load_validated_file(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_study(args: argparse.Namespace) -> int:
     from lit_align.study.engine import load_study
 
-    study = load_study(args.config, args.overrides, check_data=args.action != "report")
+    study = load_study(args.config, args.overrides, check_data=args.action not in ("report", "labels"))
+    if args.action == "labels":
+        blind, labels = study.write_labels(args.split, args.n, args.seed)
+        print(f"blind answers: {blind}\nlabel them in: {labels} (follows, sound: true or false; commit before "
+              f"`study report` computes agreement)")
+        return 0
     if args.action == "run":
-        statuses = study.run(arms=args.arms)
+        statuses = study.run(arms=args.arms, orders=args.orders)
     elif args.action == "report":
         study.report()
         statuses = study.status()
@@ -82,11 +87,17 @@ def _add_study_parser(sub: Any) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action, help_text in (("run", "run the unfinished runs (resumable), then report"),
                               ("status", "list each run's state: done, failed (with its error) or pending"),
-                              ("report", "write study.json, study.md and plots from the finished runs")):
+                              ("report", "write study.json, study.md and plots from the finished runs"),
+                              ("labels", "draw a blind sample of trained-model answers on one split to hand-label")):
         a = _command(actions, action, help_text, cmd_study)
         a.add_argument("--config", "-c", required=True, metavar="YAML", help="the study file (docs/studies.md)")
         if action == "run":
             a.add_argument("--arms", nargs="+", metavar="ARM", help="only these arms now (the report covers all)")
+            a.add_argument("--orders", nargs="+", metavar="ORDER", help="only these task orders now")
+        if action == "labels":
+            a.add_argument("--split", required=True, help="the eval split (domain) whose judges to check")
+            a.add_argument("--n", type=int, default=48, help="answers to label (J1 asks >= 40)")
+            a.add_argument("--seed", type=int, default=0, help="seed of the draw")
         a.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                        help="dotlist overrides of the study file, e.g. seeds=[0] base.trainer.max_steps=4")
 

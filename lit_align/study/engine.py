@@ -133,8 +133,10 @@ class Study:
             return
         atomic_write_json(failure, {"returncode": outcome.returncode, "error": outcome.error})
 
-    def run(self, launcher: Launcher | None = None, arms: list[str] | None = None) -> list[RunStatus]:
-        """Run the unfinished runs (of `arms` only, when given: the report still covers them all)."""
+    def run(self, launcher: Launcher | None = None, arms: list[str] | None = None,
+            orders: list[str] | None = None) -> list[RunStatus]:
+        """Run the unfinished runs (of `arms` and `orders` only, when given: the report still
+        covers them all)."""
         runs = self.plan()
         added = self.check_unchanged()
         if added:
@@ -146,7 +148,12 @@ class Study:
         if unknown:
             raise UserError(f"--arms: {', '.join(unknown)} is not an arm of {self.config.name} "
                             f"(arms: {', '.join(self.config.arms)})")
-        pending = [r for r in runs if status_of(r).state != "done" and (not arms or r.arm in arms)]
+        unknown = sorted(set(orders or []) - set(self.config.order_names))
+        if unknown:
+            raise UserError(f"--orders: {', '.join(unknown)} is not an order of {self.config.name} "
+                            f"(orders: {', '.join(self.config.order_names)})")
+        pending = [r for r in runs if status_of(r).state != "done" and (not arms or r.arm in arms)
+                   and (not orders or r.order in orders)]
         print(f"[study] {self.config.name}: {len(runs)} runs, {len(runs) - len(pending)} done, "
               f"{len(pending)} to run", flush=True)
         for seed in sorted({r.seed for r in pending}):
@@ -204,13 +211,29 @@ class Study:
 
         runs = runs if runs is not None else self.plan()
         values, records = self.values(runs)
-        report = write_report(self.config, self.root, values, records)
+        report = write_report(self.config, self.root, values, records, self.judges())
         if self.config.tracking is not None:
             from lit_align.study.tracking import log_study
 
             uri = self.config.tracking.tracking_uri or f"sqlite:///{self.root.resolve() / 'mlflow.db'}"
             log_study(report, self.root, uri, self.config.tracking.experiment)
         return report
+
+
+    def judges(self) -> dict[str, Any]:
+        """Each labelled split's judge agreement (lit_align/study/labels.py)."""
+        from lit_align.study.labels import judge_agreement
+
+        folder = self.root / "labels"
+        splits = sorted(p.name.removesuffix(".labels.jsonl") for p in folder.glob("*.labels.jsonl")) \
+            if folder.is_dir() else []
+        return {split: found for split in splits if (found := judge_agreement(self.root, split)) is not None}
+
+    def write_labels(self, split: str, n: int, seed: int = 0) -> tuple[Path, Path]:
+        from lit_align.study.labels import write_blind
+
+        done = [r.run_dir for r in self.plan() if status_of(r).state == "done"]
+        return write_blind(self.root, done, split, n, seed)
 
 
 def load_study(path: str, overrides: list[str] | None = None, *, check_data: bool = True) -> Study:

@@ -10,7 +10,9 @@ lines a reader checks) and one plot per metric, all from the runs that finished.
 - `summary`: arm -> metric -> {mean, low, high, n, level} (Student-t over the arm's runs);
 - `verdicts`: name, claim, outcome (met / not met / not shown) and each check's rule, args,
   outcome, text and numbers;
-- `missing`: the runs not finished (pending or failed), so no mean silently averages fewer.
+- `missing`: the runs not finished (pending or failed), so no mean silently averages fewer;
+- `judges`: per hand-labelled split, the judges' agreement with the blind labels and Cohen's
+  kappa (lit_align/study/labels.py), or how many rows are labelled so far.
 """
 
 from __future__ import annotations
@@ -73,6 +75,19 @@ def markdown(study: StudyConfig, report: dict[str, Any]) -> str:
         for verdict in report["verdicts"]:
             lines.append(f"- **{verdict['name']}: {verdict['outcome']}**. {verdict['claim']}")
             lines += [f"  - {c['rule']}: {c['outcome']}: {c['text']}" for c in verdict["checks"]]
+    if report.get("judges"):
+        lines += ["", "## Judges against blind hand labels", "",
+                  "| split | judge | agree | rate | kappa | judge yes, human no | judge no, human yes |",
+                  "|---|---|---|---|---|---|---|"]
+        for split, found in report["judges"].items():
+            if "rule" not in found:
+                lines.append(f"| {split} | (labelled {found['labelled']} of {found['of']}) | | | | | |")
+                continue
+            for name in ("rule", "rule_and_sound", "soundness"):
+                a = found[name]
+                kappa = "-" if a["kappa"] is None or math.isnan(a["kappa"]) else f"{a['kappa']:.2f}"
+                lines.append(f"| {split} | {name} | {a['agree']}/{a['n']} | {a['rate']:.2f} | {kappa} | "
+                             f"{a['judge_yes_human_no']} | {a['judge_no_human_yes']} |")
     if report["missing"]:
         lines += ["", f"## Missing runs ({len(report['missing'])}): not in any mean above", ""]
         lines += [f"- {m['label']}: {m['status']}" + (f" ({m['error']})" if m.get("error") else "")
@@ -109,8 +124,14 @@ def plot(study: StudyConfig, summary: dict[str, dict[str, Any]], directory: Path
     return paths
 
 
+def _no_nan(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _no_nan(v) for k, v in node.items()}
+    return None if isinstance(node, float) and math.isnan(node) else node
+
+
 def write_report(study: StudyConfig, root: Path, values: dict[str, dict[Any, dict[str, float]]],
-                 records: list[dict[str, Any]]) -> dict[str, Any]:
+                 records: list[dict[str, Any]], judges: dict[str, Any] | None = None) -> dict[str, Any]:
     missing = [{"label": f"{r['arm']}/{r['order']}-{r['seed']}", "status": r["status"],
                 **({"error": r["error"]} if "error" in r else {})} for r in records if r["status"] != "done"]
     report = {
@@ -121,6 +142,7 @@ def write_report(study: StudyConfig, root: Path, values: dict[str, dict[Any, dic
         "summary": summarise(study, values),
         "verdicts": judge(study, values),
         "missing": missing,
+        **({"judges": _no_nan(judges)} if judges else {}),
     }
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_json(root / "study.json", report)

@@ -89,3 +89,17 @@ def bootstrap_mean(values: Sequence[float], *, resamples: int = 2000, level: flo
     low = means[max(0, math.floor(tail * resamples))]
     high = means[min(resamples - 1, math.ceil((1 - tail) * resamples) - 1)]
     return Interval(statistics.fmean(kept), low, high, n, level)
+
+
+def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float:
+    """Cohen's kappa of two binary raters: (p_o - p_e) / (1 - p_e), p_e the agreement expected
+    from each rater's own yes-rate. Agreement alone flatters a judge on a lopsided sample (a rule
+    that always says no agrees 90% with labels that are 90% no; its kappa is 0). NaN when both
+    raters say the same one thing throughout (p_e = 1: kappa is undefined)."""
+    if len(a) != len(b) or not a:
+        raise ValueError(f"cohen_kappa needs two equal, non-empty label lists (got {len(a)} and {len(b)})")
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    yes_a, yes_b = sum(a) / n, sum(b) / n
+    expected = yes_a * yes_b + (1 - yes_a) * (1 - yes_b)
+    return math.nan if expected == 1 else (observed - expected) / (1 - expected)

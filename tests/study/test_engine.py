@@ -118,3 +118,13 @@ def test_a_failing_run_is_recorded_and_the_report_says_it_is_missing(tiny_base, 
                                   "error": "RuntimeError: this loss is broken on purpose"}]
     assert report["summary"]["broken"]["bwt"]["n"] == 0
     assert "## Missing runs (1): not in any mean above" in (tmp_path / "out/study.md").read_text()
+
+
+def test_run_subsets_name_an_unknown_arm_or_order_in_one_line(tiny_base, tmp_path, capsys):
+    path = write_study(tmp_path, study_dict(tiny_base, tmp_path / "out", orders={"ab": ["kind", "color"],
+                                                                                  "ba": ["color", "kind"]}))
+    assert main(["study", "run", "--config", str(path), "--orders", "ab", "zz"]) == 2
+    assert "--orders: zz is not an order of tiny (orders: ab, ba)" in capsys.readouterr().err
+    assert main(["study", "run", "--config", str(path), "--arms", "replay", "copr"]) == 2
+    assert "--arms: copr is not an arm of tiny (arms: sequential, replay)" in capsys.readouterr().err
+    assert not list((tmp_path / "out").glob("runs/*/*/results.json"))  # nothing ran

@@ -51,3 +51,20 @@ def test_bootstrap_is_seeded_and_brackets_the_mean():
     assert one.low < 0.5 < one.high
     assert one.half_width == pytest.approx(1.96 * 0.5 / math.sqrt(48), rel=0.15)  # the normal approximation
     assert bootstrap_mean([1.0] * 10) == (1.0, 1.0, 1.0, 10, 0.95)
+
+
+def test_cohen_kappa_against_hand_values():
+    from lit_align.study.stats import cohen_kappa
+
+    # 10 items: both yes 4, both no 3, a-yes b-no 2, a-no b-yes 1: p_o 0.7; yes rates 0.6 and 0.5:
+    # p_e = 0.6 * 0.5 + 0.4 * 0.5 = 0.5; kappa = (0.7 - 0.5) / 0.5 = 0.4
+    a = [True] * 4 + [False] * 3 + [True] * 2 + [False]
+    b = [True] * 4 + [False] * 3 + [False] * 2 + [True]
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+    # a judge that always says no agrees 90% with 90%-no labels and has kappa 0
+    labels = [True] + [False] * 9
+    assert cohen_kappa(labels, [False] * 10) == pytest.approx(0.0)
+    assert cohen_kappa(labels, labels) == pytest.approx(1.0)
+    assert math.isnan(cohen_kappa([True, True], [True, True]))
+    with pytest.raises(ValueError):
+        cohen_kappa([True], [True, False])
