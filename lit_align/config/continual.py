@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from lit_align.binding import ComponentOf, ComponentSpec, Range
-from lit_align.config.data import SourceConfig
+from lit_align.config.data import OnPolicyConfig, SourceConfig
 from lit_align.errors import ConfigError
 
 
@@ -49,7 +49,9 @@ class MemoryConfig:
     `balanced` keeps an equal random share per task within `capacity`;
     `reservoir` keeps a uniform sample of every row seen (needs `capacity`);
     `score_ranked` keeps each task's highest-scored rows (the method scores them).
-    `replay_ratio` is the share of each training batch drawn from memory.
+    `replay_ratio` is the share of each training batch drawn from memory. With `onpolicy`, the
+    replayed rows' prompts are answered afresh by the policy when each task starts and judged by
+    `onpolicy.scorer` with the row's task as the split (continual/onpolicy_replay.py).
     """
 
     per_task: Annotated[float, Range(ge=0)] = 0
@@ -57,8 +59,12 @@ class MemoryConfig:
     policy: Annotated[ComponentSpec, ComponentOf("lit_align.continual.memory_policies.MemoryPolicy")] = field(
         default_factory=lambda: ComponentSpec("balanced"))
     replay_ratio: Annotated[float, Range(ge=0, lt=1)] = 0.0
+    onpolicy: OnPolicyConfig | None = None  # replayed pairs regenerated from the current policy
 
     def __post_init__(self) -> None:
+        if self.onpolicy is not None and self.replay_ratio == 0:
+            raise ConfigError("memory.onpolicy regenerates replayed pairs, but memory.replay_ratio is 0 (nothing is "
+                              "replayed); set replay_ratio > 0 or remove memory.onpolicy")
         if isinstance(self.policy, str):  # MemoryConfig(policy="reservoir") from Python
             self.policy = ComponentSpec(self.policy)
         if getattr(self.policy.resolve(), "needs_capacity", False) and self.capacity is None:

@@ -87,6 +87,7 @@ class TaskSequenceRunner:
         self.raw_config = raw_config
         self.output_dir = Path(config.output_dir)
         self.stop = GracefulStop()
+        self.replay_notes: list[str] = []  # what on-policy replay did to the current task's replayed rows
 
     # -- building blocks ---------------------------------------------------------------------
     def _trainer_kwargs(self, task: TaskConfig, logger: Any) -> dict[str, Any]:
@@ -130,9 +131,17 @@ class TaskSequenceRunner:
                                  tokenizer=policy.tokenizer, where=f"sequence[{index}].data")
         dm.setup("fit")
         ratio = self.config.memory.replay_ratio
+        self.replay_notes = []
         if ratio > 0 and len(memory):
             columns = set(dm.train_set.column_names)
-            dm.mix_in_replay(memory.sample(round(ratio / (1 - ratio) * len(dm.train_set)), columns))
+            rows = memory.sample(round(ratio / (1 - ratio) * len(dm.train_set)), columns)
+            if self.config.memory.onpolicy is not None:  # the replayed prompts answered afresh by the policy
+                from lit_align.continual.onpolicy_replay import refresh_replay
+
+                rows, refresh = refresh_replay(rows, policy, self.config.memory.onpolicy,
+                                               seed=self.config.seed + index, max_length=task.data.max_length)
+                self.replay_notes.append(refresh.summary())
+            dm.mix_in_replay(rows)
         return dm
 
     def after_commit(self, index: int) -> None:
@@ -277,7 +286,7 @@ class TaskSequenceRunner:
             "steps": trainer.global_step,
             "metrics": metrics,
             "scores": eval_scores,
-            "data": onpolicy_note + [r.summary() for r in dm.reports],
+            "data": onpolicy_note + self.replay_notes + [r.summary() for r in dm.reports],
             "memory_size": len(parts.memory),
             "seconds": seconds | {"total": round(time.perf_counter() - start, 3)},
         }

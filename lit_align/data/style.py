@@ -4,10 +4,11 @@ in [0, 1] from its first ~32 generated tokens (CPU generation is short).
 Each domain is a prompt family (templates x >= 40 topics, >= 200 distinct prompts, split
 disjointly into train / eval / test by a seeded shuffle) and a rule. The prompts never state
 the rule: the preference is the user's, learned from pairs, as in continual alignment.
-`brief` and `detailed` conflict on the same prompts, as do `numbered` and `prose`; `certainly` (open with "Certainly") and
-`plain_start` (no filler opener) conflict on look-alike polite requests over the same topics, so
-a later domain undoes an earlier one unless the method keeps both (drift). `certainly` is a
-habit the untuned SmolLM2 shows in 0 of 80 answers, so learning it is visible.
+`brief` and `detailed` conflict on the same prompts, as do `numbered` and `prose`; `certainly`
+(open with "Certainly") and `plain_start` (no filler opener) conflict on look-alike polite
+requests over the same topics, so a later domain undoes an earlier one unless the method keeps
+both (drift). `certainly` is a habit the untuned SmolLM2 shows in 0 of 80 answers, so learning it
+is visible.
 """
 
 from __future__ import annotations

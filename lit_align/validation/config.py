@@ -38,7 +38,7 @@ def _schema_problems(cfg: dict[str, Any], check_machine: bool = True) -> list[st
 def _generation_prompt_problems(cfg: dict[str, Any], tasks: list[str]) -> list[str]:
     """`evaluation.generation.prompts` keys must name matrix columns (the splits, or the tasks)."""
     evaluation = cfg.get("evaluation") or {}
-    named = set(((evaluation.get("generation") or {}).get("prompts") or {}))
+    named = set((evaluation.get("generation") or {}).get("prompts") or {})
     columns = list(evaluation.get("splits") or {}) or tasks
     return [f"evaluation.generation.prompts.{n}: {n!r} is not an eval split (splits: {', '.join(columns)})"
             for n in sorted(named - set(columns))]

@@ -33,7 +33,8 @@ CASES = [
     ("verdict_unknown_metric", {"verdicts": _verdict("threshold", arm="replay", metric="fwt", below=0)},
      "verdicts[0].checks[0].args.metric: 'fwt' is not in metrics (average_score, bwt, plasticity); add it there"),
     ("verdict_unknown_rule", {"verdicts": _verdict("tresh", arm="replay", metric="bwt")},
-     "verdicts[0].checks[0].rule: unknown rule 'tresh'; choose one of paired_difference, ratio, share_of_runs, threshold, within"),
+     "verdicts[0].checks[0].rule: unknown rule 'tresh'; choose one of paired_difference, ratio, share_of_runs, "
+     "threshold, within"),
     ("verdict_bad_args", {"verdicts": _verdict("ratio", arm="replay", baseline="sequential", metric="bwt")},
      "verdicts[0].checks[0].args.at_most: required key for rule 'ratio' is missing; add it"),
     ("empty_arms", {"arms": {}}, "arms: is empty; add at least one arm"),
