@@ -83,9 +83,15 @@ class Study:
         old_seeds, new_seeds = saved.get("seeds") or [], self.raw.get("seeds") or []
         changed += [f"seeds: {s} removed" for s in old_seeds if s not in new_seeds]
         added += [f"seed {s}" for s in new_seeds if s not in old_seeds]
+        new_arms = {a.split(".", 1)[1] for a in added if a.startswith("arms.")}
+        verdicts_added, verdicts_changed = _added_verdicts(saved.get("verdicts") or [], self.raw.get("verdicts") or [],
+                                                           new_arms)
+        added += verdicts_added
+        changed += verdicts_changed
         for key in sorted(set(saved) | set(self.raw)):
             # where and how the runs execute is not part of the question: launcher and tracking may change
-            if key not in ("arms", "orders", "seeds", "launcher", "tracking") and saved.get(key) != self.raw.get(key):
+            if key not in ("arms", "orders", "seeds", "launcher", "tracking", "verdicts") and \
+                    saved.get(key) != self.raw.get(key):
                 changed.append(key)
         if changed:
             raise UserError(f"{self.config.output_dir} holds this study as first run ({saved_path}) and the study "
@@ -234,6 +240,23 @@ class Study:
 
         done = [r.run_dir for r in self.plan() if status_of(r).state == "done"]
         return write_blind(self.root, done, split, n, seed)
+
+
+def _added_verdicts(old: list[dict[str, Any]], new: list[dict[str, Any]], new_arms: set[str]
+                    ) -> tuple[list[str], list[str]]:
+    """A verdict may be appended with the arms it judges (no run of them exists yet, so it is still
+    written before its runs); an existing verdict may not change, nor a new one judge an old arm."""
+    if new[: len(old)] != old:
+        return [], ["verdicts"]
+    added, changed = [], []
+    for verdict in new[len(old):]:
+        judged = {check.get("args", {}).get("arm") for check in verdict.get("checks") or []}
+        if judged <= new_arms:
+            added.append(f"verdicts.{verdict.get('name')}")
+        else:
+            changed.append(f"verdicts.{verdict.get('name')} (judges {', '.join(sorted(map(str, judged - new_arms)))}, "
+                           f"whose runs exist)")
+    return added, changed
 
 
 def load_study(path: str, overrides: list[str] | None = None, *, check_data: bool = True) -> Study:

@@ -94,6 +94,18 @@ def test_a_changed_study_is_refused_and_an_added_seed_named(finished_study, caps
     assert "the study file now differs at verdicts; only adding arms, orders or seeds is allowed" in err
     assert main(["study", "status", "--config", str(path)]) == 0
     assert "tiny: 4 done, 0 failed, 0 pending" in capsys.readouterr().out
+    # a verdict appended with the arm it judges is still written before that arm's runs; one about an old arm is not
+    late = {"name": "late", "claim": "x", "checks": [{"rule": "threshold", "args": {"arm": "replay", "metric": "bwt",
+                                                                                   "below": 0.0}}]}
+    write_study(root, dict(study, verdicts=[*study["verdicts"], late]), "late.yaml")
+    assert main(["study", "status", "--config", str(root / "late.yaml")]) == 0  # status reads; it checks nothing
+    assert main(["study", "run", "--config", str(root / "late.yaml")]) == 2
+    assert "differs at verdicts.late (judges replay, whose runs exist)" in capsys.readouterr().err
+    from lit_align.study.engine import _added_verdicts
+
+    fresh = {**late, "checks": [{"rule": "threshold", "args": {"arm": "new_arm", "metric": "bwt", "below": 0.0}}]}
+    assert _added_verdicts(study["verdicts"], [*study["verdicts"], fresh], {"new_arm"}) == (["verdicts.late"], [])
+    assert _added_verdicts(study["verdicts"], study["verdicts"][::-1], {"new_arm"}) == ([], ["verdicts"])
     # where the runs execute is not part of the question: another launcher is accepted (nothing to run)
     write_study(root, dict(study, launcher={"class_path": "local_launcher", "init_args": {"jobs": 1, "threads": 1}}),
                 "relaunched.yaml")
