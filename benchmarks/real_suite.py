@@ -1,40 +1,34 @@
-"""The real-model continual-alignment suite on SmolLM2-135M-Instruct (issue 19), at the size
-two CPU cores allow (docs/real_suite.md says what it measured and how long it took).
+"""The real-model suite's data on SmolLM2-135M-Instruct: on-policy pairs, the general probe and
+the held-out prompts (committed under benchmarks/data/smollm2_style/). The suite itself is a
+study file: `lit-align study run --config configs/studies/suite_real.yaml` (docs/real_suite.md).
 
     python -m benchmarks.real_suite build [--domains ...] [--train 40] [--test 16]
     python -m benchmarks.real_suite probe
-    python -m benchmarks.real_suite run [--methods ...] [--orders 2] [--seeds 0 1] [--jobs 2] [--quick]
-    python -m benchmarks.real_suite run --report-only
+    python -m benchmarks.real_suite prompts [--domains ...] [--n 48]
 
 `build` samples K answers per prompt from the untuned model (temperature 1, 32 new tokens,
 chat template), scores them with each domain's gold rule and keeps best vs worst pairs
 (`lit_align.data.onpolicy`); pairs are cached under benchmarks/.cache/onpolicy (keyed by model
 hash, domain and settings) and written to benchmarks/data/smollm2_style/ with a report of what
 was dropped and why. `probe` keeps the factual questions the untuned model answers right, for
-the general probe. `run` trains every method of `benchmarks/suites/real.py` over the domains in
-each order and seed, each run in its own process (finished runs are read back, killed ones
-resume), and writes benchmarks/results/suite_real.{json,md} after every finished run.
+the general probe. `prompts` writes each domain's held-out prompts for generated-answer scores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 import zlib
 from pathlib import Path
 
+from benchmarks.results_io import write_results_json
+
 REPO = Path(__file__).resolve().parents[1]
-from benchmarks.results_io import write_results_json, write_results_text  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data" / "smollm2_style"
 CACHE = REPO / "benchmarks" / ".cache" / "onpolicy"
-LORA = {"r": 16, "alpha": 32, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-                                                  "down_proj"]}
 SAMPLING = {"k": 4, "temperature": 1.0, "max_new_tokens": 32, "min_gap": 0.25}
 
 
@@ -116,100 +110,6 @@ def prompts(args) -> None:
         print(f"{domain}: {len(held_out)} held-out prompts")
 
 
-def _fit(config: dict, work: Path, name: str, threads: int, report_only: bool = False
-         ) -> tuple[str, dict | None, str]:
-    """One suite run in its own process (resumes a killed run; a complete one is read back;
-    with `report_only`, a run not complete is left out instead of run)."""
-    import yaml
-
-    out = Path(config["output_dir"])
-    results = out / "results.json"
-    if results.is_file() and json.loads(results.read_text()).get("complete"):
-        return name, json.loads(results.read_text()), ""
-    if report_only:
-        return name, None, ""
-    path = work / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    proc = subprocess.run([sys.executable, "-m", "lit_align.cli", "fit", "--config", str(path)], cwd=REPO,
-                          capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        return name, None, proc.stderr[-3000:]
-    return name, json.loads(results.read_text()), ""
-
-
-def _span_minutes(run_dirs: list[Path]) -> float:
-    """Wall time from the first run's start (its config.yaml) to the last run's end (results.json)."""
-    if not run_dirs:
-        return 0.0
-    start = min((d / "config.yaml").stat().st_mtime for d in run_dirs)
-    end = max((d / "results.json").stat().st_mtime for d in run_dirs)
-    return round((end - start) / 60, 1)
-
-
-def run(args) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from benchmarks.suites import real
-    from benchmarks.suites.real_report import markdown, run_record, summarise
-
-    size = real.QUICK if args.quick else real.FULL
-    domains = list(real.QUICK_DOMAINS if args.quick else args.domains)
-    orders = [domains, domains[::-1]][: args.orders]
-    work = args.work / ("quick" if args.quick else "full")
-    work.mkdir(parents=True, exist_ok=True)
-    planned = []
-    for seed in args.seeds:
-        for o, order in enumerate(orders):
-            for method in args.methods:
-                # multitask is one task over the union: its second order concatenates the domains in
-                # reverse, which only changes the shuffled batch order, a replicate like another seed
-                name = f"{method}-o{o}-s{seed}"
-                planned.append((name, method, o, seed,
-                                real.run_config(method, order, seed, output_dir=work / "runs" / name, size=size)))
-    stem = args.name or ("suite_real_quick" if args.quick else "suite_real")
-    out_dir = args.out
-    out_dir.mkdir(parents=True, exist_ok=True)
-    records: dict[str, dict] = {}
-    failures: list[str] = []
-    started = time.perf_counter()
-
-    def write() -> None:
-        runs = [records[p[0]] for p in planned if p[0] in records]
-        meta = {"model": "SmolLM2-135M-Instruct (Q4_1 GGUF dequantised to float32), LoRA r16 on every linear layer",
-                "domains": domains, "orders": orders, "seeds": args.seeds, "methods": args.methods,
-                "size": vars(size) | {"quick": args.quick}, "machine": f"{platform.machine()}, {os.cpu_count()} CPU "
-                "cores, torch CPU", "jobs": args.jobs, "threads_per_run": args.threads,
-                "recipe": real.RECIPE, "not_run": [p[0] for p in planned if p[0] not in records],
-                "run_minutes_total": round(sum(r["minutes"] for r in runs), 1),
-                "elapsed_minutes_this_sitting": round((time.perf_counter() - started) / 60, 1),
-                "span_minutes": _span_minutes([work / "runs" / p[0] for p in planned if p[0] in records])}
-        table = summarise(runs, args.methods)
-        write_results_json(out_dir / f"{stem}.json", {"meta": meta, "summary": table, "runs": runs}, indent=1)
-        write_results_text(out_dir / f"{stem}.md", markdown(meta, table, runs))
-
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {pool.submit(_fit, cfg, work, name, args.threads, args.report_only): (name, method, o, seed)
-                   for name, method, o, seed, cfg in planned}
-        from concurrent.futures import as_completed
-
-        for future in as_completed(futures):
-            name, method, o, seed = futures[future]
-            _, results, error = future.result()
-            if results is None and args.report_only:  # not complete: listed in meta["not_run"]
-                continue
-            if results is None:
-                failures.append(name)
-                print(f"[suite] {name} failed:\n{error}", file=sys.stderr, flush=True)
-                continue
-            records[name] = run_record(method, o, seed, results)
-            write()  # every finished run lands in the results at once
-            print(f"[suite] {name}: {records[name]['minutes']} min", flush=True)
-    write()
-    if failures:
-        sys.exit(f"{len(failures)} run(s) failed: {', '.join(failures)}")
-
-
 def main() -> None:
     from lit_align.data.style import DOMAINS
 
@@ -224,27 +124,8 @@ def main() -> None:
     p.add_argument("--domains", nargs="+", default=["certainly", "numbered", "plain_start", "prose"],
                    choices=list(DOMAINS))
     p.add_argument("--n", type=int, default=HELD_OUT_PROMPTS)
-    r = sub.add_parser("run")
-    from benchmarks.suites import real
-
-    r.add_argument("--domains", nargs="+", default=list(real.DOMAINS), choices=list(DOMAINS))
-    r.add_argument("--methods", nargs="+", default=list(real.REQUIRED), choices=list(real.METHODS))
-    r.add_argument("--orders", type=int, default=2, choices=[1, 2])
-    r.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    r.add_argument("--jobs", type=int, default=2, help="runs at once (each in its own process)")
-    r.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    r.add_argument("--quick", action="store_true", help="CI size: 2 domains, 1 order, 1 seed, 2 steps per task")
-    r.add_argument("--report-only", action="store_true",
-                   help="rewrite the results from the runs already complete; start none")
-    r.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
-    r.add_argument("--name", default=None, help="file stem of the report (default suite_real[_quick])")
-    r.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".cache" / "real_suite")
     args = parser.parse_args()
-    if args.command == "run" and args.quick:
-        args.orders, args.seeds = 1, args.seeds[:1]
-        if args.methods == list(real.REQUIRED):
-            args.methods = ["sequential", "replay"]
-    {"build": build, "probe": probe, "prompts": prompts, "run": run}[args.command](args)
+    {"build": build, "probe": probe, "prompts": prompts}[args.command](args)
 
 
 if __name__ == "__main__":
