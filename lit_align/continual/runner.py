@@ -87,7 +87,7 @@ class TaskSequenceRunner:
         self.raw_config = raw_config
         self.output_dir = Path(config.output_dir)
         self.stop = GracefulStop()
-        self.replay_notes: list[str] = []  # what on-policy replay did to the current task's replayed rows
+        self.task_notes: list[str] = []  # the current task's notes beside its data reports (replay, reference cache)
 
     # -- building blocks ---------------------------------------------------------------------
     def _trainer_kwargs(self, task: TaskConfig, logger: Any) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class TaskSequenceRunner:
                                  tokenizer=policy.tokenizer, where=f"sequence[{index}].data")
         dm.setup("fit")
         ratio = self.config.memory.replay_ratio
-        self.replay_notes = []
+        self.task_notes = []
         if ratio > 0 and len(memory):
             columns = set(dm.train_set.column_names)
             rows = memory.sample(round(ratio / (1 - ratio) * len(dm.train_set)), columns)
@@ -140,7 +140,7 @@ class TaskSequenceRunner:
 
                 rows, refresh = refresh_replay(rows, policy, self.config.memory.onpolicy,
                                                seed=self.config.seed + index, max_length=task.data.max_length)
-                self.replay_notes.append(refresh.summary())
+                self.task_notes.append(refresh.summary())
             dm.mix_in_replay(rows)
         return dm
 
@@ -250,6 +250,9 @@ class TaskSequenceRunner:
                               method_state=dict(parts.method_state), build_initial_model=self._build_initial_model)
         with timed(seconds, "reference_caching"):
             module.on_task_start(context)
+        cache = getattr(module, "reference_cache", None)
+        if cache is not None:  # a hit means this task did no reference pass (modules/reference_cache.py)
+            self.task_notes.append(f"reference cache: {cache.hits} hit(s), {cache.misses} miss(es)")
         logger = parts.tracker.task_logger(task.name, index, task.method.class_path, self.raw_config["sequence"][index])
         trainer = L.Trainer(**self._trainer_kwargs(task, logger))
         with timed(seconds, "train"):
@@ -286,7 +289,7 @@ class TaskSequenceRunner:
             "steps": trainer.global_step,
             "metrics": metrics,
             "scores": eval_scores,
-            "data": onpolicy_note + self.replay_notes + [r.summary() for r in dm.reports],
+            "data": onpolicy_note + self.task_notes + [r.summary() for r in dm.reports],
             "memory_size": len(parts.memory),
             "seconds": seconds | {"total": round(time.perf_counter() - start, 3)},
         }

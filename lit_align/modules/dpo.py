@@ -34,6 +34,7 @@ from lit_align.modules.reference import (
     frozen_copy,
     pair_logprobs,
 )
+from lit_align.modules.reference_cache import ReferenceCache
 
 _CALL_ARGS = frozenset(
     {"policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps", "beta"}
@@ -60,7 +61,10 @@ class DPOModule(AlignmentModule):
 
     `reference_from` picks which policy is the reference in a sequence: the one
     at the start of this task (sequential DPO), the initial model, or their geometric
-    `mixture` (weight `reference_mixture` on the initial model; cached reference only). With
+    `mixture` (weight `reference_mixture` on the initial model; cached reference only).
+    `reference_cache` (a directory) keeps cached reference log-probs on disk, keyed by the pairs'
+    token ids, the reference's weights and the settings, so a repeated or resumed task or a study
+    arm sharing a task prefix skips the reference pass (modules/reference_cache.py). With
     `reference: adapter` the frozen base is the reference, i.e. the initial model.
     `sft_weight` > 0 adds the RPO term (Pang et al. 2024): the token-mean NLL of
     the chosen response, weighted. `logprobs` picks how log-probs are computed
@@ -85,9 +89,12 @@ class DPOModule(AlignmentModule):
         logprobs: LogprobMode = "auto",
         displacement_warn_nats: Annotated[float, Range(gt=0)] | None = 5.0,
         replay_margin_cap: Annotated[float, Range(gt=0)] | None = None,
+        reference_cache: str | None = None,
         optimizer: OptimizerConfig | None = None,
     ) -> None:
         super().__init__(policy=policy, optimizer=optimizer)
+        # reference log-probs kept on disk by data, weights and settings (modules/reference_cache.py)
+        self.reference_cache = ReferenceCache(reference_cache) if reference_cache is not None else None
         self.replay_margin_cap = replay_margin_cap
         self.displacement_warn_nats = displacement_warn_nats
         self._epoch_logratios = torch.zeros(3, dtype=torch.float64)  # chosen sum, rejected sum, pairs
@@ -135,12 +142,22 @@ class DPOModule(AlignmentModule):
         columns = {}
         for split, dataset, collator in (("train", datamodule.train_set, datamodule.collator),
                                          ("eval", datamodule.eval_set, datamodule.eval_collator)):
-            if dataset is not None:
-                columns[split] = compute_reference_columns(
+            if dataset is None:
+                continue
+
+            def compute(dataset: Any = dataset, collator: Any = collator) -> tuple[list[float], list[float]]:
+                return compute_reference_columns(
                     model, dataset, collator, batch_size=datamodule.eval_batch_size,
                     average=self.variant.length_normalized, device=self.device, mode=self.logprob_mode,
                     context=context,
                 )
+
+            if self.reference_cache is None:
+                columns[split] = compute()
+            else:
+                settings = {"average": self.variant.length_normalized, "mode": self.logprob_mode,
+                            "adapter_disabled": context is not None, "batch_size": datamodule.eval_batch_size}
+                columns[split] = self.reference_cache.columns(model, dataset, settings, compute)
         return columns
 
     def cache_reference(self, datamodule: Any, reference_model: Any | None = None, *,
