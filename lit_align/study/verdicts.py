@@ -47,6 +47,8 @@ def _side(interval: Interval, *, above: float | None = None, below: float | None
 
 
 def _fmt(interval: Interval) -> str:
+    if interval.n == 0:
+        return "no runs yet (n=0)"
     return f"{interval.mean:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}] (n={interval.n})"
 
 

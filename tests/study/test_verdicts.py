@@ -80,3 +80,8 @@ def test_share_of_runs_waits_for_runs_that_could_change_it():
     failing = values(seq=[0.1, 0.2])
     assert share_of_runs(failing, arm="seq", metric="m", at_least=0.3, share=0.75, planned=4).outcome == "not met"
     assert share_of_runs(values(seq=[0.4]), arm="seq", metric="m", at_least=0.3, share=0.5).outcome == "not shown"
+
+
+def test_an_arm_with_no_runs_yet_says_so():
+    verdict = paired_difference_rule(values(seq=[-0.1, -0.2], replay=[]), arm="replay", baseline="seq", metric="m")
+    assert verdict.outcome == "not shown" and "no runs yet (n=0)" in verdict.text and "nan" not in verdict.text
