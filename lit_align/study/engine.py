@@ -158,10 +158,11 @@ class Study:
         if unknown:
             raise UserError(f"--orders: {', '.join(unknown)} is not an order of {self.config.name} "
                             f"(orders: {', '.join(self.config.order_names)})")
-        pending = [r for r in runs if status_of(r).state != "done" and (not arms or r.arm in arms)
-                   and (not orders or r.order in orders)]
-        print(f"[study] {self.config.name}: {len(runs)} runs, {len(runs) - len(pending)} done, "
-              f"{len(pending)} to run", flush=True)
+        unfinished = [r for r in runs if status_of(r).state != "done"]
+        pending = [r for r in unfinished if (not arms or r.arm in arms) and (not orders or r.order in orders)]
+        print(f"[study] {self.config.name}: {len(runs)} runs, {len(runs) - len(unfinished)} done, "
+              f"{len(pending)} to run" + (f" now ({len(unfinished) - len(pending)} left for later)"
+                                          if len(pending) < len(unfinished) else ""), flush=True)
         for seed in sorted({r.seed for r in pending}):
             self.prepare(seed)
         if self.config.prepare is not None:  # what the hook wrote is checked now, before any run starts

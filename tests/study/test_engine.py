@@ -111,6 +111,11 @@ def test_a_changed_study_is_refused_and_an_added_seed_named(finished_study, caps
                 "relaunched.yaml")
     assert main(["study", "run", "--config", str(root / "relaunched.yaml")]) == 0
     assert "4 runs, 4 done, 0 to run" in capsys.readouterr().out
+    # an added arm left for later is counted apart from the runs that are done
+    grown = dict(study, arms={**study["arms"], "extra": ["memory.per_task=0.25", "memory.replay_ratio=0.5"]})
+    write_study(root, grown, "grown.yaml")
+    assert main(["study", "run", "--config", str(root / "grown.yaml"), "--arms", "sequential"]) == 0
+    assert "6 runs, 4 done, 0 to run now (2 left for later)" in capsys.readouterr().out
 
 
 def test_a_failing_run_is_recorded_and_the_report_says_it_is_missing(tiny_base, tmp_path, monkeypatch, capsys):
