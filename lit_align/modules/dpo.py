@@ -34,7 +34,7 @@ from lit_align.modules.reference import (
     frozen_copy,
     pair_logprobs,
 )
-from lit_align.modules.reference_cache import ReferenceCache
+from lit_align.modules.reference_cache import ReferenceCache, weights_fingerprint
 
 _CALL_ARGS = frozenset(
     {"policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps", "beta"}
@@ -140,6 +140,7 @@ class DPOModule(AlignmentModule):
         if reference_model is None and self.reference_mode == "adapter":
             context = adapter_disabled
         columns = {}
+        weights = weights_fingerprint(model) if self.reference_cache is not None else ""
         for split, dataset, collator in (("train", datamodule.train_set, datamodule.collator),
                                          ("eval", datamodule.eval_set, datamodule.eval_collator)):
             if dataset is None:
@@ -157,7 +158,7 @@ class DPOModule(AlignmentModule):
             else:
                 settings = {"average": self.variant.length_normalized, "mode": self.logprob_mode,
                             "adapter_disabled": context is not None, "batch_size": datamodule.eval_batch_size}
-                columns[split] = self.reference_cache.columns(model, dataset, settings, compute)
+                columns[split] = self.reference_cache.columns(weights, dataset, settings, compute)
         return columns
 
     def cache_reference(self, datamodule: Any, reference_model: Any | None = None, *,

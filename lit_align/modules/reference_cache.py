@@ -80,10 +80,12 @@ class ReferenceCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.directory / f"{key}.json", {"chosen": chosen, "rejected": rejected}, indent=None)
 
-    def columns(self, model: Any, dataset: Any, settings: dict[str, Any], compute: Any
+    def columns(self, weights: str, dataset: Any, settings: dict[str, Any], compute: Any
                 ) -> tuple[list[float], list[float]]:
-        """The cached columns of `dataset` under `model`, or `compute()` stored for next time."""
-        key = cache_key(weights_fingerprint(model), pairs_fingerprint(dataset), settings)
+        """The cached columns of `dataset` under the model whose `weights_fingerprint` is `weights`
+        (hashed once per reference pass by the caller, not once per split), or `compute()` stored
+        for next time."""
+        key = cache_key(weights, pairs_fingerprint(dataset), settings)
         found = self.load(key, len(dataset))
         if found is not None:
             self.hits += 1

@@ -41,20 +41,21 @@ def test_each_key_part_changes_the_key(tiny_policy):
 
 def test_a_hit_skips_the_computation_and_a_damaged_entry_is_rebuilt(tiny_policy, tmp_path, caplog):
     cache = ReferenceCache(tmp_path / "refs")
+    weights = weights_fingerprint(tiny_policy.model)
     calls = []
 
     def compute():
         calls.append(1)
         return [-1.5, -2.25], [-3.0, -4.125]
 
-    first = cache.columns(tiny_policy.model, PAIRS, SETTINGS, compute)
-    again = cache.columns(tiny_policy.model, PAIRS, SETTINGS, compute)
+    first = cache.columns(weights, PAIRS, SETTINGS, compute)
+    again = cache.columns(weights, PAIRS, SETTINGS, compute)
     assert first == again == ([-1.5, -2.25], [-3.0, -4.125]) and len(calls) == 1
     assert (cache.hits, cache.misses) == (1, 1)
     (entry,) = (tmp_path / "refs").glob("*.json")
     entry.write_text('{"chosen": [-1.5], "rejected": [')  # cut mid-write by something else
     with caplog.at_level(logging.WARNING):
-        assert cache.columns(tiny_policy.model, PAIRS, SETTINGS, compute) == first
+        assert cache.columns(weights, PAIRS, SETTINGS, compute) == first
     assert len(calls) == 2 and "is damaged" in caplog.text
     assert json.loads(entry.read_text())["chosen"] == [-1.5, -2.25]  # rewritten whole
 
