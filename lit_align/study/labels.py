@@ -93,11 +93,13 @@ def judge_agreement(root: Path, split: str) -> dict[str, Any] | None:
     done = [r for r in labels if all(isinstance(r.get(f), bool) for f in LABEL_FIELDS)]
     if len(done) < len(labels):
         return {"labelled": len(done), "of": len(labels)}
+    lines: dict[str, list[str]] = {}  # each run's generations.jsonl, read once for all its labels
     rows = []
     for label in labels:
         run, _, line = label["id"].partition("#")
-        answer = json.loads((root / run / "generations.jsonl").read_text().splitlines()[int(line)])
-        rows.append((label, answer))
+        if run not in lines:
+            lines[run] = (root / run / "generations.jsonl").read_text().splitlines()
+        rows.append((label, json.loads(lines[run][int(line)])))
     follows = [label["follows"] for label, _ in rows]
     return {
         "labelled": len(rows), "of": len(rows),
