@@ -226,7 +226,6 @@ class Study:
             log_study(report, self.root, uri, self.config.tracking.experiment)
         return report
 
-
     def judges(self) -> dict[str, Any]:
         """Each labelled split's judge agreement (lit_align/study/labels.py)."""
         from lit_align.study.labels import judge_agreement

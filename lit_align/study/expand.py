@@ -89,16 +89,16 @@ def plan_runs(study: StudyConfig, root: Path) -> list[PlannedRun]:
     base = base_tree(study)
     problems: list[str] = []
     runs: list[PlannedRun] = []
-    ordered_bases = {}
+    ordered_bases: dict[str, dict[str, Any]] = {}
     for order in study.order_names:
-        ordered_bases[order] = copy.deepcopy(base)
+        ordered = copy.deepcopy(base)
         if study.orders:
             try:
-                ordered_bases[order]["sequence"] = _reordered(ordered_bases[order].get("sequence") or [],
-                                                              study.orders[order], f"orders.{order}")
+                ordered["sequence"] = _reordered(ordered.get("sequence") or [], study.orders[order], f"orders.{order}")
             except ConfigError as exc:
                 problems += exc.problems
-                del ordered_bases[order]
+                continue
+        ordered_bases[order] = ordered
     # seed outermost: runs start replicate by replicate, so a study stopped early holds whole
     # (order, seed) pairs across its arms, which is what its paired verdicts read
     for seed in study.seeds:

@@ -77,9 +77,8 @@ def read_metric(results: dict[str, Any], name: str, extra: dict[str, float] | No
         kind, _, split = rest.partition(".")
         if kind in PER_SPLIT and split:
             return PER_SPLIT[kind](results[section], split)
-    if name.partition(".")[0] in PER_SPLIT:  # the run's own (pairwise) matrix
-        kind, _, split = name.partition(".")
-        return PER_SPLIT[kind](results, split)
+    if section in PER_SPLIT and rest:  # the run's own (pairwise) matrix
+        return PER_SPLIT[section](results, rest)
     node: Any = results if "." in name else results.get("metrics", {})
     for part in name.split("."):
         node = node.get(part) if isinstance(node, dict) else None

@@ -30,13 +30,16 @@ from lit_align.study.verdicts import Verdict, all_of
 SCHEMA_VERSION = 1
 
 
-def _finite(interval: dict[str, Any]) -> dict[str, Any]:
-    """NaN (no finished run measured it) is written as null: study.json stays standard JSON."""
-    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in interval.items()}
+def _no_nan(node: Any) -> Any:
+    """NaN (no finished run measured it) is written as null, at any depth: study.json stays
+    standard JSON."""
+    if isinstance(node, dict):
+        return {k: _no_nan(v) for k, v in node.items()}
+    return None if isinstance(node, float) and math.isnan(node) else node
 
 
 def summarise(study: StudyConfig, values: dict[str, dict[Any, dict[str, float]]]) -> dict[str, dict[str, Any]]:
-    return {arm: {metric: _finite(t_interval([run[metric] for run in runs.values()]).as_dict())
+    return {arm: {metric: _no_nan(t_interval([run[metric] for run in runs.values()]).as_dict())
                   for metric in study.metrics} for arm, runs in values.items()}
 
 
@@ -122,12 +125,6 @@ def plot(study: StudyConfig, summary: dict[str, dict[str, Any]], directory: Path
         plt.close(fig)
         paths.append(path)
     return paths
-
-
-def _no_nan(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _no_nan(v) for k, v in node.items()}
-    return None if isinstance(node, float) and math.isnan(node) else node
 
 
 def write_report(study: StudyConfig, root: Path, values: dict[str, dict[Any, dict[str, float]]],

@@ -9,9 +9,8 @@ yes or no:
 - `not shown`: the interval straddles the bound, or there are too few runs to have one.
 
 Rules are the entries of `RULES` (`threshold`, `paired_difference`, `ratio`, `within`,
-`share_of_runs`); a
-dotted path names a rule of one's own with the same signature. Each docstring is the claim's
-grammar in the study file.
+`share_of_runs`); a dotted path names a rule of one's own with the same signature. Each
+docstring is the claim's grammar in the study file.
 """
 
 from __future__ import annotations
