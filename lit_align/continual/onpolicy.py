@@ -30,6 +30,20 @@ class PolicySampler:
         return [flat[i * self.k : (i + 1) * self.k] for i in range(len(prompts))]
 
 
+def scored_pair(prompt: str, answers: list[str], scores: list[float], min_gap: float
+                ) -> tuple[dict[str, Any] | None, str | None]:
+    """Best vs worst of answers already scored (NaN: unscored, left out), by the `data.onpolicy`
+    pair rule; None and the reason when no pair can be made."""
+    table = dict(zip(answers, scores, strict=True))
+
+    def rule(answer: str) -> float:
+        if math.isnan(table[answer]):
+            raise ValueError("unscored")
+        return table[answer]
+
+    return best_vs_worst(prompt, answers, rule, min_gap)
+
+
 def policy_pairs(policy: Any, prompts: list[str], settings: Any, *, split: str, chat_template: bool,
                  seed: int) -> tuple[list[dict[str, Any]], PairReport]:
     """Best-vs-worst pairs from K answers of `policy` per prompt, scored by the settings'
@@ -47,15 +61,9 @@ def policy_pairs(policy: Any, prompts: list[str], settings: Any, *, split: str, 
     report = PairReport(prompts=len(prompts), hit_token_limit=sampler.cut)
     rows = []
     for i, (prompt, group) in enumerate(zip(prompts, answers, strict=True)):
-        table = dict(zip(group, flat[i * settings.k : (i + 1) * settings.k], strict=True))
-
-        def rule(answer: str, table: dict[str, float] = table) -> float:
-            if math.isnan(table[answer]):
-                raise ValueError("unscored")
-            return table[answer]
-
-        report.unscored += sum(math.isnan(v) for v in flat[i * settings.k : (i + 1) * settings.k])
-        row, reason = best_vs_worst(prompt, group, rule, settings.min_gap)
+        scores = flat[i * settings.k : (i + 1) * settings.k]
+        report.unscored += sum(math.isnan(v) for v in scores)
+        row, reason = scored_pair(prompt, group, scores, settings.min_gap)
         if row is None:
             report.dropped[str(reason)] += 1
         else:

@@ -16,7 +16,6 @@ task index, so a resumed task replays the same pairs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +56,7 @@ def refresh_replay(rows: list[dict[str, Any]], policy: Any, settings: Any, *, se
                    max_length: int) -> tuple[list[dict[str, Any]], ReplayRefresh]:
     """`rows` (replayed memory rows: `task`, `prompt_ids`, `chosen_ids`, `rejected_ids`, ...) with
     fresh chosen/rejected ids where the policy's own answers separate under the task's judge."""
-    from lit_align.data.onpolicy import best_vs_worst
+    from lit_align.continual.onpolicy import scored_pair
     from lit_align.generation import Sampling, generate_with_stops
     from lit_align.scorers import score_tolerantly
 
@@ -77,14 +76,7 @@ def refresh_replay(rows: list[dict[str, Any]], policy: Any, settings: Any, *, se
     for i, row in enumerate(rows):
         group = answers[i * k : (i + 1) * k]
         scores = score_tolerantly(scorer, row["task"], [prompts[i]] * k, group)
-        table = dict(zip(group, scores, strict=True))
-
-        def rule(answer: str, table: dict[str, float] = table) -> float:
-            if math.isnan(table[answer]):
-                raise ValueError("unscored")
-            return table[answer]
-
-        pair, reason = best_vs_worst(prompts[i], group, rule, settings.min_gap)
+        pair, reason = scored_pair(prompts[i], group, scores, settings.min_gap)
         if pair is None:
             report.kept_stored[str(reason)] = report.kept_stored.get(str(reason), 0) + 1
             out.append(row)
